@@ -1,0 +1,35 @@
+//! Exports of roadworld networks.
+//!
+//! - [`xodr`]: ASAM OpenDRIVE 1.7 (`.xodr`), validated in CI against the official XSD and
+//!   read back by a third-party reader;
+//! - [`preview`]: a top-down picture of a network for people (`road.png`);
+//! - [`write_atomic`]: every file is written under a temporary name and renamed into place,
+//!   so a failed run never leaves a half-written output.
+
+#![forbid(unsafe_code)]
+
+pub mod preview;
+pub mod xodr;
+
+use std::io::Write;
+use std::path::Path;
+
+/// Errors from writing exports.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: could not encode image: {source}")]
+    Image { path: String, source: image::ImageError },
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let io = |source| ExportError::Io { path: path.display().to_string(), source };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".roadworld-").suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
