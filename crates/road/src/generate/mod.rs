@@ -410,7 +410,7 @@ impl Gen<'_> {
             let cp = self.checkpoint();
             self.piece = stack.len() as u32 + 1;
             let placed = blocks::place_block(self, &mut rng)
-                .and_then(|()| if self.occ.piece_overlaps(self.piece) { Err(Reject::Overlap) } else { Ok(()) });
+                .and_then(|()| if self.occ.piece_overlaps(self.piece, cp.open.pose.point()) { Err(Reject::Overlap) } else { Ok(()) });
             match placed {
                 Ok(()) => {
                     stack.push((cp, tries));

@@ -87,11 +87,14 @@ impl Occupancy {
         }
     }
 
-    /// Whether a disc of `piece` overlaps a disc of an older piece other than the one just
-    /// before it (which it is attached to).
-    pub fn piece_overlaps(&self, piece: u32) -> bool {
+    /// Whether a disc of `piece` overlaps a disc of an older piece. Near `attach` (where the
+    /// piece joins the one before it) the two may touch.
+    pub fn piece_overlaps(&self, piece: u32, attach: Point2) -> bool {
         let first = self.discs.partition_point(|d| d.piece < piece);
-        self.discs[first..].iter().any(|d| self.hits(d, |o| o.piece + 1 < piece))
+        self.discs[first..].iter().any(|d| {
+            let near = (d.center - attach).norm() < 2.0 * d.radius_m + 10.0;
+            self.hits(d, |o| o.piece < piece && !(near && o.piece + 1 == piece))
+        })
     }
 
     /// Whether a circle is clear of every road.
