@@ -16,7 +16,10 @@ pub struct PreviewOptions {
 
 impl Default for PreviewOptions {
     fn default() -> Self {
-        Self { max_side_px: 3000, max_px_per_m: 4.0 }
+        Self {
+            max_side_px: 3000,
+            max_px_per_m: 4.0,
+        }
     }
 }
 
@@ -41,7 +44,10 @@ struct Canvas {
 
 impl Canvas {
     fn px(&self, p: Point2) -> (f64, f64) {
-        ((p.x - self.min.x) * self.scale, self.img.height() as f64 - (p.y - self.min.y) * self.scale)
+        (
+            (p.x - self.min.x) * self.scale,
+            self.img.height() as f64 - (p.y - self.min.y) * self.scale,
+        )
     }
 
     fn blend(&mut self, x: i64, y: i64, c: Color) {
@@ -50,8 +56,8 @@ impl Canvas {
         }
         let p = self.img.get_pixel_mut(x as u32, y as u32);
         let a = c[3] as u32;
-        for i in 0..3 {
-            p.0[i] = ((c[i] as u32 * a + p.0[i] as u32 * (255 - a)) / 255) as u8;
+        for (dst, src) in p.0.iter_mut().zip(c).take(3) {
+            *dst = ((src as u32 * a + *dst as u32 * (255 - a)) / 255) as u8;
         }
     }
 
@@ -135,14 +141,18 @@ fn lane_color(kind: LaneType, junction: bool) -> Option<Color> {
 /// Samples of `s` over a range, at most `step` apart.
 fn s_samples(s0: f64, s1: f64, step: f64) -> Vec<f64> {
     let n = (((s1 - s0) / step).ceil() as usize).max(1);
-    (0..=n).map(|k| s0 + (s1 - s0) * k as f64 / n as f64).collect()
+    (0..=n)
+        .map(|k| s0 + (s1 - s0) * k as f64 / n as f64)
+        .collect()
 }
 
 fn draw_road_surface(cv: &mut Canvas, road: &Road, step: f64) {
     for (i, sec) in road.sections.iter().enumerate() {
         let ss = s_samples(sec.s_m, road.section_end_m(i), step);
         for lane in sec.side_lanes() {
-            let Some(c) = lane_color(lane.kind, road.junction.is_some()) else { continue };
+            let Some(c) = lane_color(lane.kind, road.junction.is_some()) else {
+                continue;
+            };
             for w in ss.windows(2) {
                 let (a0, b0) = road.lane_borders_t(i, lane.id, w[0]);
                 let (a1, b1) = road.lane_borders_t(i, lane.id, w[1]);
@@ -150,7 +160,12 @@ fn draw_road_surface(cv: &mut Canvas, road: &Road, step: f64) {
                     continue;
                 }
                 cv.fill(
-                    &[road.point_at(w[0], a0), road.point_at(w[1], a1), road.point_at(w[1], b1), road.point_at(w[0], b0)],
+                    &[
+                        road.point_at(w[0], a0),
+                        road.point_at(w[1], a1),
+                        road.point_at(w[1], b1),
+                        road.point_at(w[0], b0),
+                    ],
                     c,
                 );
             }
@@ -163,12 +178,22 @@ fn draw_marks(cv: &mut Canvas, road: &Road, step: f64) {
         let (s0, s1) = (sec.s_m, road.section_end_m(i));
         let ss = s_samples(s0, s1, step.min(1.0));
         for lane in std::iter::once(&sec.center).chain(sec.side_lanes()) {
-            let Some(m) = lane.marks.first() else { continue };
+            let Some(m) = lane.marks.first() else {
+                continue;
+            };
             if m.kind == MarkKind::None {
                 continue;
             }
-            let color = if m.color == MarkColor::Yellow { YELLOW } else { WHITE };
-            let (dash, gap) = if road.class == RoadClass::Motorway { (6.0, 12.0) } else { (3.0, 6.0) };
+            let color = if m.color == MarkColor::Yellow {
+                YELLOW
+            } else {
+                WHITE
+            };
+            let (dash, gap) = if road.class == RoadClass::Motorway {
+                (6.0, 12.0)
+            } else {
+                (3.0, 6.0)
+            };
             let doubles: &[(f64, bool)] = match m.kind {
                 MarkKind::Solid => &[(0.0, false)],
                 MarkKind::Broken => &[(0.0, true)],
@@ -185,7 +210,12 @@ fn draw_marks(cv: &mut Canvas, road: &Road, step: f64) {
                     }
                     let t0 = road.lane_borders_t(i, lane.id, w[0]).1 + off;
                     let t1 = road.lane_borders_t(i, lane.id, w[1]).1 + off;
-                    cv.line(road.point_at(w[0], t0), road.point_at(w[1], t1), m.width_m, color);
+                    cv.line(
+                        road.point_at(w[0], t0),
+                        road.point_at(w[1], t1),
+                        m.width_m,
+                        color,
+                    );
                 }
             }
         }
@@ -199,10 +229,15 @@ fn draw_objects(cv: &mut Canvas, road: &Road) {
         let at = pose.offset(o.t_m);
         let frame = roadworld_geom::Pose2::new(at.x_m, at.y_m, heading);
         let rect = |l: f64, w: f64| -> Vec<Point2> {
-            [(-0.5 * l, -0.5 * w), (0.5 * l, -0.5 * w), (0.5 * l, 0.5 * w), (-0.5 * l, 0.5 * w)]
-                .iter()
-                .map(|(u, v)| frame.parent_from_local(Point2::new(*u, *v)))
-                .collect()
+            [
+                (-0.5 * l, -0.5 * w),
+                (0.5 * l, -0.5 * w),
+                (0.5 * l, 0.5 * w),
+                (-0.5 * l, 0.5 * w),
+            ]
+            .iter()
+            .map(|(u, v)| frame.parent_from_local(Point2::new(*u, *v)))
+            .collect()
         };
         match o.kind {
             ObjectKind::Crosswalk => {
@@ -213,18 +248,30 @@ fn draw_objects(cv: &mut Canvas, road: &Road) {
                         continue;
                     }
                     let u0 = -0.5 * o.length_m + k as f64;
-                    let pts: Vec<Point2> = [(u0, -0.5 * o.width_m), (u0 + 0.5, -0.5 * o.width_m), (u0 + 0.5, 0.5 * o.width_m), (u0, 0.5 * o.width_m)]
-                        .iter()
-                        .map(|(u, v)| frame.parent_from_local(Point2::new(*u, *v)))
-                        .collect();
+                    let pts: Vec<Point2> = [
+                        (u0, -0.5 * o.width_m),
+                        (u0 + 0.5, -0.5 * o.width_m),
+                        (u0 + 0.5, 0.5 * o.width_m),
+                        (u0, 0.5 * o.width_m),
+                    ]
+                    .iter()
+                    .map(|(u, v)| frame.parent_from_local(Point2::new(*u, *v)))
+                    .collect();
                     cv.fill(&pts, WHITE);
                 }
             }
             ObjectKind::TrafficIsland => {
-                let pts: Vec<Point2> = o.outline.iter().map(|(u, v)| frame.parent_from_local(Point2::new(*u, *v))).collect();
+                let pts: Vec<Point2> = o
+                    .outline
+                    .iter()
+                    .map(|(u, v)| frame.parent_from_local(Point2::new(*u, *v)))
+                    .collect();
                 cv.fill(&pts, [210, 200, 180, 255]);
-                let inner: Vec<Point2> =
-                    o.outline.iter().map(|(u, v)| frame.parent_from_local(Point2::new(0.8 * u, 0.8 * v))).collect();
+                let inner: Vec<Point2> = o
+                    .outline
+                    .iter()
+                    .map(|(u, v)| frame.parent_from_local(Point2::new(0.8 * u, 0.8 * v)))
+                    .collect();
                 cv.fill(&inner, [90, 140, 70, 255]);
             }
             ObjectKind::Tree => {
@@ -234,18 +281,33 @@ fn draw_objects(cv: &mut Canvas, road: &Road) {
             ObjectKind::Pole => cv.disc(at.point(), 0.3, [30, 30, 30, 255]),
             ObjectKind::Building => {
                 cv.fill(&rect(o.length_m, o.width_m), [150, 110, 96, 255]);
-                cv.fill(&rect(o.length_m - 2.0, o.width_m - 2.0), [176, 134, 116, 255]);
+                cv.fill(
+                    &rect(o.length_m - 2.0, o.width_m - 2.0),
+                    [176, 134, 116, 255],
+                );
             }
             ObjectKind::ParkedVehicle => {
                 let shade = (o.id.0 * 37 % 120) as u8;
-                cv.fill(&rect(o.length_m, o.width_m), [60 + shade, 70, 140 - shade / 2, 255]);
+                cv.fill(
+                    &rect(o.length_m, o.width_m),
+                    [60 + shade, 70, 140 - shade / 2, 255],
+                );
             }
             ObjectKind::GuardRail => {
                 let n = ((o.length_m / 5.0).ceil() as usize).max(1);
                 for k in 0..n {
-                    let (sa, sb) = (o.s_m + o.length_m * k as f64 / n as f64, o.s_m + o.length_m * (k + 1) as f64 / n as f64);
-                    let frac = |s: f64| o.t_m + (o.t_end_m - o.t_m) * (s - o.s_m) / o.length_m.max(1e-9);
-                    cv.line(road.point_at(sa, frac(sa)), road.point_at(sb, frac(sb)), 0.3, [190, 190, 196, 255]);
+                    let (sa, sb) = (
+                        o.s_m + o.length_m * k as f64 / n as f64,
+                        o.s_m + o.length_m * (k + 1) as f64 / n as f64,
+                    );
+                    let frac =
+                        |s: f64| o.t_m + (o.t_end_m - o.t_m) * (s - o.s_m) / o.length_m.max(1e-9);
+                    cv.line(
+                        road.point_at(sa, frac(sa)),
+                        road.point_at(sb, frac(sb)),
+                        0.3,
+                        [190, 190, 196, 255],
+                    );
                 }
             }
         }
@@ -270,7 +332,9 @@ fn draw_route(cv: &mut Canvas, net: &Network) {
         let along = st.forward == right;
         for (i, sec) in road.sections.iter().enumerate() {
             let lanes = if along { &sec.right } else { &sec.left };
-            let Some(lane) = lanes.iter().find(|l| l.kind == LaneType::Driving) else { continue };
+            let Some(lane) = lanes.iter().find(|l| l.kind == LaneType::Driving) else {
+                continue;
+            };
             let ss = s_samples(sec.s_m, road.section_end_m(i), 2.0);
             for w in ss.windows(2) {
                 let a = road.point_at(w[0], road.lane_center_t(i, lane.id, w[0]));
@@ -308,7 +372,10 @@ fn text(img: &mut RgbaImage, x0: u32, y0: u32, s: &str, px: u32, c: Color) {
                 if bits & (4 >> col) != 0 {
                     for dy in 0..px {
                         for dx in 0..px {
-                            let (x, y) = (x0 + (i as u32 * 4 + col) * px + dx, y0 + row as u32 * px + dy);
+                            let (x, y) = (
+                                x0 + (i as u32 * 4 + col) * px + dx,
+                                y0 + row as u32 * px + dy,
+                            );
                             if x < img.width() && y < img.height() {
                                 img.put_pixel(x, y, Rgba(c));
                             }
@@ -322,8 +389,14 @@ fn text(img: &mut RgbaImage, x0: u32, y0: u32, s: &str, px: u32, c: Color) {
 
 fn scale_bar(img: &mut RgbaImage, scale: f64) {
     let target_px = img.width() as f64 / 5.0;
-    let nice = [10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0];
-    let len_m = nice.iter().copied().filter(|m| m * scale <= target_px).last().unwrap_or(10.0);
+    let nice = [
+        10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0,
+    ];
+    let len_m = nice
+        .iter()
+        .copied()
+        .rfind(|m| m * scale <= target_px)
+        .unwrap_or(10.0);
     let len_px = (len_m * scale).round().max(1.0) as u32;
     let px = (img.width() / 600).max(2);
     let (x0, y0) = (20u32, img.height().saturating_sub(20 + 8 * px));
@@ -346,13 +419,27 @@ fn scale_bar(img: &mut RgbaImage, scale: f64) {
             }
         }
     }
-    let label = if len_m >= 1000.0 { format!("{}km", len_m / 1000.0) } else { format!("{len_m}m") };
-    text(img, x0 + len_px + 3 * px, y0.saturating_sub(4 * px), &label, px, [0, 0, 0, 255]);
+    let label = if len_m >= 1000.0 {
+        format!("{}km", len_m / 1000.0)
+    } else {
+        format!("{len_m}m")
+    };
+    text(
+        img,
+        x0 + len_px + 3 * px,
+        y0.saturating_sub(4 * px),
+        &label,
+        px,
+        [0, 0, 0, 255],
+    );
 }
 
 /// Renders a top-down preview.
 pub fn render(net: &Network, opts: PreviewOptions) -> RgbaImage {
-    let (mut min, mut max) = (Point2::new(f64::MAX, f64::MAX), Point2::new(f64::MIN, f64::MIN));
+    let (mut min, mut max) = (
+        Point2::new(f64::MAX, f64::MAX),
+        Point2::new(f64::MIN, f64::MIN),
+    );
     for r in &net.roads {
         for s in r.reference_line.sample_s(20.0) {
             let (tr, tl) = r.edges_t(s);
@@ -372,7 +459,11 @@ pub fn render(net: &Network, opts: PreviewOptions) -> RgbaImage {
     let (w_m, h_m) = (max.x - min.x, max.y - min.y);
     let scale = (opts.max_side_px as f64 / w_m.max(h_m)).min(opts.max_px_per_m);
     let (w, h) = ((w_m * scale).ceil() as u32, (h_m * scale).ceil() as u32);
-    let mut cv = Canvas { img: RgbaImage::from_pixel(w.max(1), h.max(1), Rgba(GRASS)), min, scale };
+    let mut cv = Canvas {
+        img: RgbaImage::from_pixel(w.max(1), h.max(1), Rgba(GRASS)),
+        min,
+        scale,
+    };
     let step = (3.0 / scale).clamp(0.5, 10.0);
     // Low roads first so bridges cover what passes under them; junctions under their legs.
     let mut order: Vec<&Road> = net.roads.iter().collect();

@@ -13,9 +13,36 @@ use std::fmt::Write;
 /// The OpenDRIVE version written.
 pub const XODR_REV: (u32, u32) = (1, 7);
 
+/// An attribute value, formatted straight into the output.
+enum V<'a> {
+    F(f64),
+    I(i64),
+    S(&'a str),
+}
+
+fn num(v: f64) -> V<'static> {
+    V::F(v)
+}
+
+fn int(v: impl Into<i64>) -> V<'static> {
+    V::I(v.into())
+}
+
+fn txt(v: &str) -> V<'_> {
+    V::S(v)
+}
+
+impl<'a> From<&'a str> for V<'a> {
+    fn from(s: &'a str) -> Self {
+        V::S(s)
+    }
+}
+
 struct Xml {
     out: String,
     depth: usize,
+    ryu: ryu::Buffer,
+    itoa: itoa::Buffer,
 }
 
 impl Xml {
@@ -24,22 +51,38 @@ impl Xml {
             self.out.push_str("  ");
         }
     }
-    fn open_tag(&mut self, name: &str, attrs: &[(&str, String)], empty: bool) {
+    fn open_tag(&mut self, name: &str, attrs: &[(&str, V<'_>)], empty: bool) {
         self.indent();
         self.out.push('<');
         self.out.push_str(name);
         for (k, v) in attrs {
-            let _ = write!(self.out, " {k}=\"{}\"", escape(v.as_str()));
+            self.out.push(' ');
+            self.out.push_str(k);
+            self.out.push_str("=\"");
+            match v {
+                // Shortest representation that round-trips; -0 written as 0.
+                V::F(x) if *x == 0.0 => self.out.push('0'),
+                V::F(x) if x.is_finite() => {
+                    let t = self.ryu.format_finite(*x);
+                    self.out.push_str(t.strip_suffix(".0").unwrap_or(t));
+                }
+                V::F(x) => {
+                    let _ = write!(self.out, "{x}");
+                }
+                V::I(i) => self.out.push_str(self.itoa.format(*i)),
+                V::S(t) => self.out.push_str(&escape(*t)),
+            }
+            self.out.push('"');
         }
         self.out.push_str(if empty { "/>\n" } else { ">\n" });
         if !empty {
             self.depth += 1;
         }
     }
-    fn open(&mut self, name: &str, attrs: &[(&str, String)]) {
+    fn open(&mut self, name: &str, attrs: &[(&str, V<'_>)]) {
         self.open_tag(name, attrs, false);
     }
-    fn empty(&mut self, name: &str, attrs: &[(&str, String)]) {
+    fn empty(&mut self, name: &str, attrs: &[(&str, V<'_>)]) {
         self.open_tag(name, attrs, true);
     }
     fn close(&mut self, name: &str) {
@@ -49,20 +92,24 @@ impl Xml {
     }
 }
 
-fn f(v: f64) -> String {
-    // Shortest representation that round-trips; -0 written as 0.
-    if v == 0.0 { "0".into() } else { format!("{v}") }
-}
-
-fn poly_attrs(key: &str, s: f64, p: &roadworld_geom::Poly3) -> Vec<(&'static str, String)> {
+fn poly_attrs(key: &str, s: f64, p: &roadworld_geom::Poly3) -> [(&'static str, V<'static>); 5] {
     let k: &'static str = if key == "s" { "s" } else { "sOffset" };
-    vec![(k, f(s)), ("a", f(p.a)), ("b", f(p.b)), ("c", f(p.c)), ("d", f(p.d))]
+    [
+        (k, num(s)),
+        ("a", num(p.a)),
+        ("b", num(p.b)),
+        ("c", num(p.c)),
+        ("d", num(p.d)),
+    ]
 }
 
 fn profile(x: &mut Xml, tag: &str, key: &str, prof: &CubicProfile, default: bool) {
     if prof.is_empty() {
         if default {
-            x.empty(tag, &poly_attrs(key, 0.0, &roadworld_geom::Poly3::constant(0.0, 0.0)));
+            x.empty(
+                tag,
+                &poly_attrs(key, 0.0, &roadworld_geom::Poly3::constant(0.0, 0.0)),
+            );
         }
         return;
     }
@@ -96,18 +143,18 @@ fn mark_type(k: MarkKind) -> &'static str {
     }
 }
 
-fn contact(c: ContactPoint) -> String {
+fn contact(c: ContactPoint) -> V<'static> {
     match c {
-        ContactPoint::Start => "start".into(),
-        ContactPoint::End => "end".into(),
+        ContactPoint::Start => txt("start"),
+        ContactPoint::End => txt("end"),
     }
 }
 
-fn road_type(c: RoadClass) -> String {
+fn road_type(c: RoadClass) -> V<'static> {
     match c {
-        RoadClass::Motorway => "motorway".into(),
-        RoadClass::Rural => "rural".into(),
-        RoadClass::Urban => "town".into(),
+        RoadClass::Motorway => txt("motorway"),
+        RoadClass::Rural => txt("rural"),
+        RoadClass::Urban => txt("town"),
     }
 }
 
@@ -115,21 +162,35 @@ fn write_link(x: &mut Xml, tag: &str, link: &Link) {
     match link {
         Link::Road { road, contact: c } => x.empty(
             tag,
-            &[("elementType", "road".into()), ("elementId", road.0.to_string()), ("contactPoint", contact(*c))],
+            &[
+                ("elementType", txt("road")),
+                ("elementId", int(road.0)),
+                ("contactPoint", contact(*c)),
+            ],
         ),
-        Link::Junction(j) => x.empty(tag, &[("elementType", "junction".into()), ("elementId", j.0.to_string())]),
+        Link::Junction(j) => x.empty(
+            tag,
+            &[("elementType", txt("junction")), ("elementId", int(j.0))],
+        ),
     }
 }
 
 fn write_lane(x: &mut Xml, lane: &Lane) {
-    x.open("lane", &[("id", lane.id.to_string()), ("type", lane_type(lane.kind).into()), ("level", "false".into())]);
+    x.open(
+        "lane",
+        &[
+            ("id", int(lane.id)),
+            ("type", lane_type(lane.kind).into()),
+            ("level", txt("false")),
+        ],
+    );
     if lane.predecessor.is_some() || lane.successor.is_some() {
         x.open("link", &[]);
         if let Some(p) = lane.predecessor {
-            x.empty("predecessor", &[("id", p.to_string())]);
+            x.empty("predecessor", &[("id", int(p))]);
         }
         if let Some(s) = lane.successor {
-            x.empty("successor", &[("id", s.to_string())]);
+            x.empty("successor", &[("id", int(s))]);
         }
         x.close("link");
     }
@@ -140,22 +201,25 @@ fn write_lane(x: &mut Xml, lane: &Lane) {
         x.empty(
             "roadMark",
             &[
-                ("sOffset", f(m.s_offset_m)),
+                ("sOffset", num(m.s_offset_m)),
                 ("type", mark_type(m.kind).into()),
-                ("weight", "standard".into()),
+                ("weight", txt("standard")),
                 (
                     "color",
                     match m.color {
-                        MarkColor::White => "white".into(),
-                        MarkColor::Yellow => "yellow".into(),
+                        MarkColor::White => txt("white"),
+                        MarkColor::Yellow => txt("yellow"),
                     },
                 ),
-                ("width", f(m.width_m)),
+                ("width", num(m.width_m)),
             ],
         );
     }
     if let Some(v) = lane.speed_limit_mps {
-        x.empty("speed", &[("sOffset", "0".into()), ("max", f(v)), ("unit", "m/s".into())]);
+        x.empty(
+            "speed",
+            &[("sOffset", txt("0")), ("max", num(v)), ("unit", txt("m/s"))],
+        );
     }
     x.close("lane");
 }
@@ -176,22 +240,22 @@ fn write_objects(x: &mut Xml, road: &Road) {
             ObjectKind::TrafficIsland => ("trafficIsland", "roundaboutIsland"),
         };
         let mut attrs = vec![
-            ("id", o.id.0.to_string()),
-            ("name", name.to_string()),
-            ("type", ty.to_string()),
-            ("s", f(o.s_m)),
-            ("t", f(o.t_m)),
-            ("zOffset", "0".into()),
-            ("hdg", f(o.heading_rad)),
-            ("pitch", "0".into()),
-            ("roll", "0".into()),
-            ("orientation", "none".into()),
-            ("height", f(o.height_m)),
+            ("id", int(o.id.0)),
+            ("name", txt(name)),
+            ("type", txt(ty)),
+            ("s", num(o.s_m)),
+            ("t", num(o.t_m)),
+            ("zOffset", txt("0")),
+            ("hdg", num(o.heading_rad)),
+            ("pitch", txt("0")),
+            ("roll", txt("0")),
+            ("orientation", txt("none")),
+            ("height", num(o.height_m)),
         ];
         let repeat = o.kind == ObjectKind::GuardRail;
         if !repeat && o.outline.is_empty() {
-            attrs.push(("length", f(o.length_m)));
-            attrs.push(("width", f(o.width_m)));
+            attrs.push(("length", num(o.length_m)));
+            attrs.push(("width", num(o.width_m)));
         }
         if repeat || !o.outline.is_empty() {
             x.open("object", &attrs);
@@ -199,26 +263,32 @@ fn write_objects(x: &mut Xml, road: &Road) {
                 x.empty(
                     "repeat",
                     &[
-                        ("s", f(o.s_m)),
-                        ("length", f(o.length_m)),
-                        ("distance", "0".into()),
-                        ("tStart", f(o.t_m)),
-                        ("tEnd", f(o.t_end_m)),
-                        ("heightStart", f(o.height_m)),
-                        ("heightEnd", f(o.height_m)),
-                        ("zOffsetStart", "0".into()),
-                        ("zOffsetEnd", "0".into()),
-                        ("widthStart", f(o.width_m)),
-                        ("widthEnd", f(o.width_m)),
+                        ("s", num(o.s_m)),
+                        ("length", num(o.length_m)),
+                        ("distance", txt("0")),
+                        ("tStart", num(o.t_m)),
+                        ("tEnd", num(o.t_end_m)),
+                        ("heightStart", num(o.height_m)),
+                        ("heightEnd", num(o.height_m)),
+                        ("zOffsetStart", txt("0")),
+                        ("zOffsetEnd", txt("0")),
+                        ("widthStart", num(o.width_m)),
+                        ("widthEnd", num(o.width_m)),
                     ],
                 );
             } else {
                 x.open("outlines", &[]);
-                x.open("outline", &[("id", "0".into()), ("closed", "true".into())]);
+                x.open("outline", &[("id", txt("0")), ("closed", txt("true"))]);
                 for (k, (u, v)) in o.outline.iter().enumerate() {
                     x.empty(
                         "cornerLocal",
-                        &[("u", f(*u)), ("v", f(*v)), ("z", "0".into()), ("height", f(o.height_m)), ("id", k.to_string())],
+                        &[
+                            ("u", num(*u)),
+                            ("v", num(*v)),
+                            ("z", txt("0")),
+                            ("height", num(o.height_m)),
+                            ("id", int(k as i64)),
+                        ],
                     );
                 }
                 x.close("outline");
@@ -233,11 +303,11 @@ fn write_objects(x: &mut Xml, road: &Road) {
         x.empty(
             "bridge",
             &[
-                ("s", f(b.s_m)),
-                ("length", f(b.length_m)),
-                ("name", "bridge".into()),
-                ("id", format!("{}-bridge-{k}", road.id.0)),
-                ("type", "concrete".into()),
+                ("s", num(b.s_m)),
+                ("length", num(b.length_m)),
+                ("name", txt("bridge")),
+                ("id", txt(&format!("{}-bridge-{k}", road.id.0))),
+                ("type", txt("concrete")),
             ],
         );
     }
@@ -255,26 +325,37 @@ fn write_signals(x: &mut Xml, road: &Road) {
             SignalKind::PedestrianLight => ("pedestrianLight", "yes", "1000002", "-", None),
             SignalKind::Stop => ("stop", "no", "206", "-", None),
             SignalKind::Yield => ("yield", "no", "205", "-", None),
-            SignalKind::SpeedLimit { limit_kph } => ("speedLimit", "no", "274", "-", Some(limit_kph)),
+            SignalKind::SpeedLimit { limit_kph } => {
+                ("speedLimit", "no", "274", "-", Some(limit_kph))
+            }
         };
         let mut attrs = vec![
-            ("s", f(s.s_m)),
-            ("t", f(s.t_m)),
-            ("id", s.id.0.to_string()),
-            ("name", name.to_string()),
-            ("dynamic", dynamic.to_string()),
-            ("orientation", if s.facing_forward { "+".into() } else { "-".into() }),
-            ("zOffset", f(s.z_offset_m)),
-            ("country", "DE".into()),
-            ("type", ty.to_string()),
-            ("subtype", subtype.to_string()),
+            ("s", num(s.s_m)),
+            ("t", num(s.t_m)),
+            ("id", int(s.id.0)),
+            ("name", txt(name)),
+            ("dynamic", txt(dynamic)),
+            (
+                "orientation",
+                if s.facing_forward { txt("+") } else { txt("-") },
+            ),
+            ("zOffset", num(s.z_offset_m)),
+            ("country", txt("DE")),
+            ("type", txt(ty)),
+            ("subtype", txt(subtype)),
         ];
         if let Some(v) = value {
-            attrs.push(("value", v.to_string()));
-            attrs.push(("unit", "km/h".into()));
+            attrs.push(("value", int(v)));
+            attrs.push(("unit", txt("km/h")));
         }
         x.open("signal", &attrs);
-        x.empty("validity", &[("fromLane", s.valid_lanes.0.to_string()), ("toLane", s.valid_lanes.1.to_string())]);
+        x.empty(
+            "validity",
+            &[
+                ("fromLane", int(s.valid_lanes.0)),
+                ("toLane", int(s.valid_lanes.1)),
+            ],
+        );
         x.close("signal");
     }
     x.close("signals");
@@ -284,10 +365,10 @@ fn write_road(x: &mut Xml, road: &Road, rule: &str) {
     x.open(
         "road",
         &[
-            ("name", road.name.clone()),
-            ("length", f(road.length_m())),
-            ("id", road.id.0.to_string()),
-            ("junction", road.junction.map_or("-1".into(), |j| j.0.to_string())),
+            ("name", txt(&road.name)),
+            ("length", num(road.length_m())),
+            ("id", int(road.id.0)),
+            ("junction", road.junction.map_or(txt("-1"), |j| int(j.0))),
             ("rule", rule.into()),
         ],
     );
@@ -301,43 +382,55 @@ fn write_road(x: &mut Xml, road: &Road, rule: &str) {
         }
         x.close("link");
     }
-    x.open("type", &[("s", "0".into()), ("type", road_type(road.class))]);
-    x.empty("speed", &[("max", f(road.speed_limit_mps)), ("unit", "m/s".into())]);
+    x.open("type", &[("s", txt("0")), ("type", road_type(road.class))]);
+    x.empty(
+        "speed",
+        &[("max", num(road.speed_limit_mps)), ("unit", txt("m/s"))],
+    );
     x.close("type");
     x.open("planView", &[]);
     for seg in road.reference_line.segments() {
         x.open(
             "geometry",
             &[
-                ("s", f(seg.s_m)),
-                ("x", f(seg.start.x_m)),
-                ("y", f(seg.start.y_m)),
-                ("hdg", f(seg.start.heading_rad)),
-                ("length", f(seg.length_m)),
+                ("s", num(seg.s_m)),
+                ("x", num(seg.start.x_m)),
+                ("y", num(seg.start.y_m)),
+                ("hdg", num(seg.start.heading_rad)),
+                ("length", num(seg.length_m)),
             ],
         );
         match seg.kind {
             SegmentKind::Line => x.empty("line", &[]),
-            SegmentKind::Arc { curvature_per_m } => x.empty("arc", &[("curvature", f(curvature_per_m))]),
-            SegmentKind::Spiral { curv_start_per_m, curv_end_per_m } => {
-                x.empty("spiral", &[("curvStart", f(curv_start_per_m)), ("curvEnd", f(curv_end_per_m))])
+            SegmentKind::Arc { curvature_per_m } => {
+                x.empty("arc", &[("curvature", num(curvature_per_m))])
             }
+            SegmentKind::Spiral {
+                curv_start_per_m,
+                curv_end_per_m,
+            } => x.empty(
+                "spiral",
+                &[
+                    ("curvStart", num(curv_start_per_m)),
+                    ("curvEnd", num(curv_end_per_m)),
+                ],
+            ),
             SegmentKind::ParamPoly3 { u, v, p_range } => x.empty(
                 "paramPoly3",
                 &[
-                    ("aU", f(u[0])),
-                    ("bU", f(u[1])),
-                    ("cU", f(u[2])),
-                    ("dU", f(u[3])),
-                    ("aV", f(v[0])),
-                    ("bV", f(v[1])),
-                    ("cV", f(v[2])),
-                    ("dV", f(v[3])),
+                    ("aU", num(u[0])),
+                    ("bU", num(u[1])),
+                    ("cU", num(u[2])),
+                    ("dU", num(u[3])),
+                    ("aV", num(v[0])),
+                    ("bV", num(v[1])),
+                    ("cV", num(v[2])),
+                    ("dV", num(v[3])),
                     (
                         "pRange",
                         match p_range {
-                            PRange::ArcLength => "arcLength".into(),
-                            PRange::Normalized => "normalized".into(),
+                            PRange::ArcLength => txt("arcLength"),
+                            PRange::Normalized => txt("normalized"),
                         },
                     ),
                 ],
@@ -355,7 +448,7 @@ fn write_road(x: &mut Xml, road: &Road, rule: &str) {
     x.open("lanes", &[]);
     profile(x, "laneOffset", "s", &road.lane_offset, false);
     for sec in &road.sections {
-        x.open("laneSection", &[("s", f(sec.s_m))]);
+        x.open("laneSection", &[("s", num(sec.s_m))]);
         if !sec.left.is_empty() {
             x.open("left", &[]);
             for lane in sec.left.iter().rev() {
@@ -383,8 +476,14 @@ fn write_road(x: &mut Xml, road: &Road, rule: &str) {
 
 /// The network as an OpenDRIVE 1.7 document.
 pub fn to_xodr(net: &Network) -> String {
-    let mut x = Xml { out: String::with_capacity(net.roads.len() * 4096 + 1024), depth: 0 };
-    x.out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let mut x = Xml {
+        out: String::with_capacity(net.roads.len() * 4096 + 1024),
+        depth: 0,
+        ryu: ryu::Buffer::new(),
+        itoa: itoa::Buffer::new(),
+    };
+    x.out
+        .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.open("OpenDRIVE", &[]);
     let (mut min_x, mut min_y, mut max_x, mut max_y) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for r in &net.roads {
@@ -403,15 +502,15 @@ pub fn to_xodr(net: &Network) -> String {
     x.empty(
         "header",
         &[
-            ("revMajor", XODR_REV.0.to_string()),
-            ("revMinor", XODR_REV.1.to_string()),
-            ("name", net.name.clone()),
-            ("version", "1".into()),
-            ("north", f(max_y)),
-            ("south", f(min_y)),
-            ("east", f(max_x)),
-            ("west", f(min_x)),
-            ("vendor", "roadworld".into()),
+            ("revMajor", int(XODR_REV.0)),
+            ("revMinor", int(XODR_REV.1)),
+            ("name", txt(&net.name)),
+            ("version", txt("1")),
+            ("north", num(max_y)),
+            ("south", num(min_y)),
+            ("east", num(max_x)),
+            ("west", num(min_x)),
+            ("vendor", txt("roadworld")),
         ],
     );
     let rule = match net.traffic_side {
@@ -422,34 +521,57 @@ pub fn to_xodr(net: &Network) -> String {
         write_road(&mut x, road, rule);
     }
     for c in &net.controllers {
-        x.open("controller", &[("id", c.id.0.to_string()), ("name", format!("controller {}", c.id.0)), ("sequence", c.id.0.to_string())]);
+        x.open(
+            "controller",
+            &[
+                ("id", int(c.id.0)),
+                ("name", txt(&format!("controller {}", c.id.0))),
+                ("sequence", int(c.id.0)),
+            ],
+        );
         for (_, sid) in &c.signals {
-            x.empty("control", &[("signalId", sid.0.to_string()), ("type", "trafficLight".into())]);
+            x.empty(
+                "control",
+                &[("signalId", int(sid.0)), ("type", txt("trafficLight"))],
+            );
         }
         x.close("controller");
     }
     for j in &net.junctions {
-        x.open("junction", &[("id", j.id.0.to_string()), ("name", j.name.clone()), ("type", "default".into())]);
+        x.open(
+            "junction",
+            &[
+                ("id", int(j.id.0)),
+                ("name", txt(&j.name)),
+                ("type", txt("default")),
+            ],
+        );
         for c in &j.connections {
             x.open(
                 "connection",
                 &[
-                    ("id", c.id.to_string()),
-                    ("incomingRoad", c.incoming.0.to_string()),
-                    ("connectingRoad", c.connecting.0.to_string()),
+                    ("id", int(c.id)),
+                    ("incomingRoad", int(c.incoming.0)),
+                    ("connectingRoad", int(c.connecting.0)),
                     ("contactPoint", contact(c.contact)),
                 ],
             );
             for (a, b) in &c.lane_links {
-                x.empty("laneLink", &[("from", a.to_string()), ("to", b.to_string())]);
+                x.empty("laneLink", &[("from", int(*a)), ("to", int(*b))]);
             }
             x.close("connection");
         }
         for p in &j.priorities {
-            x.empty("priority", &[("high", p.high.0.to_string()), ("low", p.low.0.to_string())]);
+            x.empty(
+                "priority",
+                &[("high", int(p.high.0)), ("low", int(p.low.0))],
+            );
         }
         for (k, c) in j.controllers.iter().enumerate() {
-            x.empty("controller", &[("id", c.0.to_string()), ("sequence", k.to_string())]);
+            x.empty(
+                "controller",
+                &[("id", int(c.0)), ("sequence", int(k as i64))],
+            );
         }
         x.close("junction");
     }

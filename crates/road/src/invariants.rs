@@ -61,18 +61,32 @@ fn check_finite(net: &Network, v: &mut Vec<Violation>) {
     for r in &net.roads {
         for seg in r.reference_line.segments() {
             let e = seg.end_pose();
-            if ![seg.start.x_m, seg.start.y_m, seg.start.heading_rad, seg.length_m, e.x_m, e.y_m, e.heading_rad]
-                .iter()
-                .all(|x| x.is_finite())
+            if ![
+                seg.start.x_m,
+                seg.start.y_m,
+                seg.start.heading_rad,
+                seg.length_m,
+                e.x_m,
+                e.y_m,
+                e.heading_rad,
+            ]
+            .iter()
+            .all(|x| x.is_finite())
             {
-                v.push(Violation(format!("{}: non-finite geometry at s = {}", r.id, seg.s_m)));
+                v.push(Violation(format!(
+                    "{}: non-finite geometry at s = {}",
+                    r.id, seg.s_m
+                )));
             }
         }
         for (i, sec) in r.sections.iter().enumerate() {
             for lane in sec.side_lanes() {
                 for s in [sec.s_m, r.section_end_m(i)] {
                     if !r.lane_width_m(i, lane.id, s).is_finite() || !r.z_at(s, 0.0).is_finite() {
-                        v.push(Violation(format!("{}: lane {} has non-finite width or height", r.id, lane.id)));
+                        v.push(Violation(format!(
+                            "{}: lane {} has non-finite width or height",
+                            r.id, lane.id
+                        )));
                     }
                 }
             }
@@ -88,20 +102,30 @@ fn check_links(net: &Network, v: &mut Vec<Violation>) {
             for lane in r.sections[i].side_lanes() {
                 if let Some(k) = lane.successor {
                     if r.sections[i + 1].lane(k).is_none() {
-                        v.push(Violation(format!("{}: lane {} section {i} links to missing lane {k}", r.id, lane.id)));
+                        v.push(Violation(format!(
+                            "{}: lane {} section {i} links to missing lane {k}",
+                            r.id, lane.id
+                        )));
                         continue;
                     }
                     let a = border_points(r, i, lane.id, s);
                     let b = border_points(r, i + 1, k, s);
                     let gap = (a[0] - b[0]).norm().max((a[1] - b[1]).norm());
                     if gap > LINK_TOLERANCE_M {
-                        v.push(Violation(format!("{}: lane {} -> {k} at section {} is {gap:.3} m off", r.id, lane.id, i + 1)));
+                        v.push(Violation(format!(
+                            "{}: lane {} -> {k} at section {} is {gap:.3} m off",
+                            r.id,
+                            lane.id,
+                            i + 1
+                        )));
                     }
                 }
             }
         }
         for (at_end, link) in [(true, r.successor), (false, r.predecessor)] {
-            let Some(Link::Road { road: bid, contact }) = link else { continue };
+            let Some(Link::Road { road: bid, contact }) = link else {
+                continue;
+            };
             let Some(b) = net.roads.get(bid.index()) else {
                 v.push(Violation(format!("{}: links to missing {bid}", r.id)));
                 continue;
@@ -130,26 +154,43 @@ fn check_links(net: &Network, v: &mut Vec<Violation>) {
                 }
                 let dz = (r.elevation.value(s_a) - b.elevation.value(s_b)).abs();
                 if dz > LINK_TOLERANCE_M {
-                    v.push(Violation(format!("{} -> {bid}: heights differ by {dz:.3} m", r.id)));
+                    v.push(Violation(format!(
+                        "{} -> {bid}: heights differ by {dz:.3} m",
+                        r.id
+                    )));
                 }
             } else if dh > LINK_TOLERANCE_RAD {
-                v.push(Violation(format!("{} -> {bid}: junction path joins at {:.3} deg", r.id, dh.to_degrees())));
+                v.push(Violation(format!(
+                    "{} -> {bid}: junction path joins at {:.3} deg",
+                    r.id,
+                    dh.to_degrees()
+                )));
             }
             // Lane links across the road link.
             let ia = if at_end { r.sections.len() - 1 } else { 0 };
             let ib = section_of(b, contact);
             for lane in r.sections[ia].side_lanes() {
-                let k = if at_end { lane.successor } else { lane.predecessor };
+                let k = if at_end {
+                    lane.successor
+                } else {
+                    lane.predecessor
+                };
                 let Some(k) = k else { continue };
                 if b.sections[ib].lane(k).is_none() {
-                    v.push(Violation(format!("{} lane {}: linked lane {k} missing on {bid}", r.id, lane.id)));
+                    v.push(Violation(format!(
+                        "{} lane {}: linked lane {k} missing on {bid}",
+                        r.id, lane.id
+                    )));
                     continue;
                 }
                 let a = border_points(r, ia, lane.id, s_a);
                 let bb = border_points(b, ib, k, s_b);
                 let gap = (a[0] - bb[0]).norm().max((a[1] - bb[1]).norm());
                 if gap > LINK_TOLERANCE_M {
-                    v.push(Violation(format!("{} lane {} -> {bid} lane {k}: borders {gap:.3} m apart", r.id, lane.id)));
+                    v.push(Violation(format!(
+                        "{} lane {} -> {bid} lane {k}: borders {gap:.3} m apart",
+                        r.id, lane.id
+                    )));
                 }
             }
         }
@@ -160,13 +201,21 @@ fn check_links(net: &Network, v: &mut Vec<Violation>) {
             let inc = net.road(c.incoming);
             let conn = net.road(c.connecting);
             if conn.junction != Some(j.id) {
-                v.push(Violation(format!("{}: connecting {} is not in the junction", j.id, c.connecting)));
+                v.push(Violation(format!(
+                    "{}: connecting {} is not in the junction",
+                    j.id, c.connecting
+                )));
             }
             for (from, to) in &c.lane_links {
                 let ok_from = inc.sections.iter().any(|s| s.lane(*from).is_some());
-                let ok_to = conn.sections[section_of(conn, c.contact)].lane(*to).is_some();
+                let ok_to = conn.sections[section_of(conn, c.contact)]
+                    .lane(*to)
+                    .is_some();
                 if !ok_from || !ok_to {
-                    v.push(Violation(format!("{}: connection {} links missing lanes {from} -> {to}", j.id, c.id)));
+                    v.push(Violation(format!(
+                        "{}: connection {} links missing lanes {from} -> {to}",
+                        j.id, c.id
+                    )));
                 }
             }
         }
@@ -174,17 +223,27 @@ fn check_links(net: &Network, v: &mut Vec<Violation>) {
 }
 
 fn check_reachability(net: &Network, v: &mut Vec<Violation>) {
-    let (Some(first), Some(last)) = (net.main_route.first(), net.main_route.last()) else { return };
+    let (Some(first), Some(last)) = (net.main_route.first(), net.main_route.last()) else {
+        return;
+    };
     let graph = LaneGraph::new(net);
     let side = net.traffic_side;
     let entry_lanes = |step: &RouteStep, start: bool| -> Vec<LaneRef> {
         let road = net.road(step.road);
-        let sec = if start == step.forward { 0 } else { road.sections.len() - 1 };
+        let sec = if start == step.forward {
+            0
+        } else {
+            road.sections.len() - 1
+        };
         road.sections[sec]
             .side_lanes()
             .filter(|l| l.kind == LaneType::Driving)
             .filter(|l| Road::lane_runs_forward(l.id, side) == (step.forward == start))
-            .map(|l| LaneRef { road: road.id, section: sec as u32, lane: l.id })
+            .map(|l| LaneRef {
+                road: road.id,
+                section: sec as u32,
+                lane: l.id,
+            })
             .collect()
     };
     let mut starts = entry_lanes(first, true);
@@ -193,7 +252,10 @@ fn check_reachability(net: &Network, v: &mut Vec<Violation>) {
     let route_roads: BTreeSet<RoadId> = net.main_route.iter().map(|s| s.road).collect();
     for node in graph.nodes() {
         if route_roads.contains(&node.lane.road) && !reached.contains(&node.lane) {
-            v.push(Violation(format!("main route lane {} is not reachable", node.lane)));
+            v.push(Violation(format!(
+                "main route lane {} is not reachable",
+                node.lane
+            )));
         }
     }
 }
@@ -210,8 +272,14 @@ impl RTreeObject for Quad {
         let xs = self.pts.map(|p| p.x);
         let ys = self.pts.map(|p| p.y);
         AABB::from_corners(
-            [xs.iter().copied().fold(f64::MAX, f64::min), ys.iter().copied().fold(f64::MAX, f64::min)],
-            [xs.iter().copied().fold(f64::MIN, f64::max), ys.iter().copied().fold(f64::MIN, f64::max)],
+            [
+                xs.iter().copied().fold(f64::MAX, f64::min),
+                ys.iter().copied().fold(f64::MAX, f64::min),
+            ],
+            [
+                xs.iter().copied().fold(f64::MIN, f64::max),
+                ys.iter().copied().fold(f64::MIN, f64::max),
+            ],
         )
     }
 }
@@ -223,7 +291,11 @@ fn quads_overlap(a: &[Point2; 4], b: &[Point2; 4], shrink_m: f64) -> bool {
         q.map(|p| {
             let d = p - c;
             let n = d.norm();
-            if n > shrink_m { p - d / n * shrink_m } else { c }
+            if n > shrink_m {
+                p - d / n * shrink_m
+            } else {
+                c
+            }
         })
     };
     let (a, b) = (shrink(a), shrink(b));
@@ -235,7 +307,9 @@ fn quads_overlap(a: &[Point2; 4], b: &[Point2; 4], shrink_m: f64) -> bool {
                 continue;
             }
             let proj = |q: &[Point2; 4]| {
-                q.iter().map(|p| p.coords.dot(&axis)).fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)))
+                q.iter()
+                    .map(|p| p.coords.dot(&axis))
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)))
             };
             let (pa, pb) = (proj(&a), proj(&b));
             if pa.1 < pb.0 || pb.1 < pa.0 {
@@ -256,10 +330,27 @@ fn check_overlaps(net: &Network, v: &mut Vec<Violation>) {
             if (l0 - r0).abs() < 1e-6 && (l1 - r1).abs() < 1e-6 {
                 continue;
             }
-            let pts = [r.point_at(w[0], r0), r.point_at(w[1], r1), r.point_at(w[1], l1), r.point_at(w[0], l0)];
-            let zs = [r.z_at(w[0], r0), r.z_at(w[0], l0), r.z_at(w[1], r1), r.z_at(w[1], l1)];
-            let z = (zs.iter().copied().fold(f64::MAX, f64::min), zs.iter().copied().fold(f64::MIN, f64::max));
-            quads.push(Quad { road: r.id.0, pts, z });
+            let pts = [
+                r.point_at(w[0], r0),
+                r.point_at(w[1], r1),
+                r.point_at(w[1], l1),
+                r.point_at(w[0], l0),
+            ];
+            let zs = [
+                r.z_at(w[0], r0),
+                r.z_at(w[0], l0),
+                r.z_at(w[1], r1),
+                r.z_at(w[1], l1),
+            ];
+            let z = (
+                zs.iter().copied().fold(f64::MAX, f64::min),
+                zs.iter().copied().fold(f64::MIN, f64::max),
+            );
+            quads.push(Quad {
+                road: r.id.0,
+                pts,
+                z,
+            });
         }
     }
     let exempt = |a: &Road, b: &Road| -> bool {
@@ -290,7 +381,10 @@ fn check_overlaps(net: &Network, v: &mut Vec<Violation>) {
             if quads_overlap(&q.pts, &o.pts, 0.02) {
                 reported.insert((q.road, o.road));
                 let c = q.pts[0];
-                v.push(Violation(format!("{} and {} overlap near ({:.1}, {:.1})", ra.id, rb.id, c.x, c.y)));
+                v.push(Violation(format!(
+                    "{} and {} overlap near ({:.1}, {:.1})",
+                    ra.id, rb.id, c.x, c.y
+                )));
             }
         }
     }
@@ -302,7 +396,14 @@ mod tests {
 
     #[test]
     fn sat_detects_overlap_and_separation() {
-        let sq = |x: f64| [Point2::new(x, 0.0), Point2::new(x + 1.0, 0.0), Point2::new(x + 1.0, 1.0), Point2::new(x, 1.0)];
+        let sq = |x: f64| {
+            [
+                Point2::new(x, 0.0),
+                Point2::new(x + 1.0, 0.0),
+                Point2::new(x + 1.0, 1.0),
+                Point2::new(x, 1.0),
+            ]
+        };
         assert!(quads_overlap(&sq(0.0), &sq(0.5), 0.0));
         assert!(!quads_overlap(&sq(0.0), &sq(1.5), 0.0));
         // Touching edges do not count once shrunk.

@@ -1,5 +1,5 @@
 //! The lane-level road network of roadworld: the model ([`model`]), cross-sections and lane
-//! sections ([`xsection`]), the procedural generator ([`generate`]), structural invariants
+//! sections ([`xsection`]), the procedural generator ([`mod@generate`]), structural invariants
 //! ([`invariants`]) and the queries a simulator needs ([`query`]).
 //!
 //! Roads follow OpenDRIVE: a reference line ([`roadworld_geom::ReferenceLine`]) with lane

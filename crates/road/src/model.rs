@@ -50,12 +50,18 @@ pub struct LaneRef {
 
 impl fmt::Display for LaneRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} section {} lane {}", self.road, self.section, self.lane)
+        write!(
+            f,
+            "{} section {} lane {}",
+            self.road, self.section, self.lane
+        )
     }
 }
 
 /// Which side vehicles keep to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub enum TrafficSide {
     /// Right-hand traffic (OpenDRIVE `RHT`): right lanes run along `+s`.
     #[default]
@@ -211,7 +217,9 @@ pub enum SignalKind {
     Stop,
     Yield,
     /// A speed-limit sign.
-    SpeedLimit { limit_kph: u32 },
+    SpeedLimit {
+        limit_kph: u32,
+    },
 }
 
 /// A signal placed on a road.
@@ -408,7 +416,9 @@ impl Road {
     }
     /// Index of the section containing `s`.
     pub fn section_index(&self, s_m: f64) -> usize {
-        self.sections.partition_point(|sec| sec.s_m <= s_m).saturating_sub(1)
+        self.sections
+            .partition_point(|sec| sec.s_m <= s_m)
+            .saturating_sub(1)
     }
     /// End of section `i`.
     pub fn section_end_m(&self, i: usize) -> f64 {
@@ -417,14 +427,19 @@ impl Road {
     /// Width of lane `id` of section `i` at absolute `s`.
     pub fn lane_width_m(&self, i: usize, id: i32, s_m: f64) -> f64 {
         let sec = &self.sections[i];
-        sec.lane(id).map_or(0.0, |l| l.width.value(s_m - sec.s_m).max(0.0))
+        sec.lane(id)
+            .map_or(0.0, |l| l.width.value(s_m - sec.s_m).max(0.0))
     }
     /// Lateral offsets `(inner, outer)` of lane `id`'s borders at `s` (section `i`).
     pub fn lane_borders_t(&self, i: usize, id: i32, s_m: f64) -> (f64, f64) {
         let base = self.lane_offset.value(s_m);
         let sec = &self.sections[i];
         let ds = s_m - sec.s_m;
-        let (lanes, sign) = if id >= 0 { (&sec.left, 1.0) } else { (&sec.right, -1.0) };
+        let (lanes, sign) = if id >= 0 {
+            (&sec.left, 1.0)
+        } else {
+            (&sec.right, -1.0)
+        };
         let mut t = base;
         let n = id.unsigned_abs() as usize;
         for lane in lanes.iter().take(n.saturating_sub(1)) {
@@ -461,7 +476,9 @@ impl Road {
     }
     /// Pose of the centre of lane `id` at `s`, heading along `+s`.
     pub fn lane_pose(&self, i: usize, id: i32, s_m: f64) -> Pose2 {
-        self.reference_line.pose(s_m).offset(self.lane_center_t(i, id, s_m))
+        self.reference_line
+            .pose(s_m)
+            .offset(self.lane_center_t(i, id, s_m))
     }
     /// Whether lanes with this id run along `+s` under the given traffic rule.
     pub fn lane_runs_forward(id: i32, side: TrafficSide) -> bool {
@@ -496,15 +513,22 @@ impl Network {
     }
     /// Length of the main route along its reference lines.
     pub fn main_route_length_m(&self) -> f64 {
-        self.main_route.iter().map(|st| self.road(st.road).length_m()).sum()
+        self.main_route
+            .iter()
+            .map(|st| self.road(st.road).length_m())
+            .sum()
     }
     /// Every signal with its road, in road order.
     pub fn signals(&self) -> impl Iterator<Item = (&Road, &Signal)> {
-        self.roads.iter().flat_map(|r| r.signals.iter().map(move |s| (r, s)))
+        self.roads
+            .iter()
+            .flat_map(|r| r.signals.iter().map(move |s| (r, s)))
     }
     /// Every object with its road, in road order.
     pub fn objects(&self) -> impl Iterator<Item = (&Road, &RoadObject)> {
-        self.roads.iter().flat_map(|r| r.objects.iter().map(move |o| (r, o)))
+        self.roads
+            .iter()
+            .flat_map(|r| r.objects.iter().map(move |o| (r, o)))
     }
     /// Total reference-line length of all roads.
     pub fn total_length_m(&self) -> f64 {

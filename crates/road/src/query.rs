@@ -38,19 +38,44 @@ fn section_at_contact(road: &Road, c: ContactPoint) -> u32 {
 fn continuation(net: &Network, lane: LaneRef, at_end: bool) -> Vec<LaneRef> {
     let road = net.road(lane.road);
     let i = lane.section as usize;
-    let Some(l) = road.sections[i].lane(lane.lane) else { return Vec::new() };
+    let Some(l) = road.sections[i].lane(lane.lane) else {
+        return Vec::new();
+    };
     let id = if at_end { l.successor } else { l.predecessor };
-    let inner = if at_end { i + 1 < road.sections.len() } else { i > 0 };
+    let inner = if at_end {
+        i + 1 < road.sections.len()
+    } else {
+        i > 0
+    };
     if inner {
         let sec = if at_end { i + 1 } else { i - 1 } as u32;
-        return id.map(|k| LaneRef { road: lane.road, section: sec, lane: k }).into_iter().collect();
+        return id
+            .map(|k| LaneRef {
+                road: lane.road,
+                section: sec,
+                lane: k,
+            })
+            .into_iter()
+            .collect();
     }
-    let link = if at_end { road.successor } else { road.predecessor };
-    let own_end = if at_end { ContactPoint::End } else { ContactPoint::Start };
+    let link = if at_end {
+        road.successor
+    } else {
+        road.predecessor
+    };
+    let own_end = if at_end {
+        ContactPoint::End
+    } else {
+        ContactPoint::Start
+    };
     match link {
         None => Vec::new(),
         Some(Link::Road { road: b, contact }) => id
-            .map(|k| LaneRef { road: b, section: section_at_contact(net.road(b), contact), lane: k })
+            .map(|k| LaneRef {
+                road: b,
+                section: section_at_contact(net.road(b), contact),
+                lane: k,
+            })
             .into_iter()
             .collect(),
         Some(Link::Junction(j)) => {
@@ -61,15 +86,23 @@ fn continuation(net: &Network, lane: LaneRef, at_end: bool) -> Vec<LaneRef> {
                 }
                 let conn = net.road(c.connecting);
                 let touches = match (c.contact, conn.predecessor, conn.successor) {
-                    (ContactPoint::Start, Some(Link::Road { road, contact }), _) => road == lane.road && contact == own_end,
-                    (ContactPoint::End, _, Some(Link::Road { road, contact })) => road == lane.road && contact == own_end,
+                    (ContactPoint::Start, Some(Link::Road { road, contact }), _) => {
+                        road == lane.road && contact == own_end
+                    }
+                    (ContactPoint::End, _, Some(Link::Road { road, contact })) => {
+                        road == lane.road && contact == own_end
+                    }
                     _ => false,
                 };
                 if !touches {
                     continue;
                 }
                 for (_, to) in c.lane_links.iter().filter(|(from, _)| *from == lane.lane) {
-                    out.push(LaneRef { road: c.connecting, section: section_at_contact(conn, c.contact), lane: *to });
+                    out.push(LaneRef {
+                        road: c.connecting,
+                        section: section_at_contact(conn, c.contact),
+                        lane: *to,
+                    });
                 }
             }
             out
@@ -88,7 +121,11 @@ impl LaneGraph {
                     if lane.kind != LaneType::Driving {
                         continue;
                     }
-                    let r = LaneRef { road: road.id, section: i as u32, lane: lane.id };
+                    let r = LaneRef {
+                        road: road.id,
+                        section: i as u32,
+                        lane: lane.id,
+                    };
                     index.insert(r, nodes.len() as u32);
                     nodes.push(LaneNode {
                         lane: r,
@@ -99,7 +136,11 @@ impl LaneGraph {
             }
         }
         let n = nodes.len();
-        let (mut next, mut prev, mut lateral) = (vec![Vec::new(); n], vec![Vec::new(); n], vec![Vec::new(); n]);
+        let (mut next, mut prev, mut lateral) = (
+            vec![Vec::new(); n],
+            vec![Vec::new(); n],
+            vec![Vec::new(); n],
+        );
         for (k, node) in nodes.iter().enumerate() {
             for c in continuation(net, node.lane, node.forward) {
                 if let Some(&j) = index.get(&c) {
@@ -113,16 +154,29 @@ impl LaneGraph {
                 if id.signum() != side {
                     continue;
                 }
-                if let Some(&j) = index.get(&LaneRef { lane: id, ..node.lane }) {
+                if let Some(&j) = index.get(&LaneRef {
+                    lane: id,
+                    ..node.lane
+                }) {
                     lateral[k].push(j);
                 }
             }
         }
-        for v in next.iter_mut().chain(prev.iter_mut()).chain(lateral.iter_mut()) {
+        for v in next
+            .iter_mut()
+            .chain(prev.iter_mut())
+            .chain(lateral.iter_mut())
+        {
             v.sort_unstable();
             v.dedup();
         }
-        Self { nodes, index, next, prev, lateral }
+        Self {
+            nodes,
+            index,
+            next,
+            prev,
+            lateral,
+        }
     }
 
     /// All driving lanes, in `LaneRef` order.
@@ -134,15 +188,30 @@ impl LaneGraph {
     }
     /// Lanes that follow `l` in its driving direction, sorted.
     pub fn successors(&self, l: LaneRef) -> Vec<LaneRef> {
-        self.idx(l).map_or_else(Vec::new, |i| self.next[i].iter().map(|&j| self.nodes[j as usize].lane).collect())
+        self.idx(l).map_or_else(Vec::new, |i| {
+            self.next[i]
+                .iter()
+                .map(|&j| self.nodes[j as usize].lane)
+                .collect()
+        })
     }
     /// Lanes that lead into `l`, sorted.
     pub fn predecessors(&self, l: LaneRef) -> Vec<LaneRef> {
-        self.idx(l).map_or_else(Vec::new, |i| self.prev[i].iter().map(|&j| self.nodes[j as usize].lane).collect())
+        self.idx(l).map_or_else(Vec::new, |i| {
+            self.prev[i]
+                .iter()
+                .map(|&j| self.nodes[j as usize].lane)
+                .collect()
+        })
     }
     /// Adjacent lanes of the same direction (lane changes), sorted.
     pub fn neighbours(&self, l: LaneRef) -> Vec<LaneRef> {
-        self.idx(l).map_or_else(Vec::new, |i| self.lateral[i].iter().map(|&j| self.nodes[j as usize].lane).collect())
+        self.idx(l).map_or_else(Vec::new, |i| {
+            self.lateral[i]
+                .iter()
+                .map(|&j| self.nodes[j as usize].lane)
+                .collect()
+        })
     }
     /// Every lane reachable from `starts` by driving on and changing lanes, sorted.
     pub fn reachable(&self, starts: &[LaneRef]) -> Vec<LaneRef> {
@@ -152,9 +221,17 @@ impl LaneGraph {
             if std::mem::replace(&mut seen[k], true) {
                 continue;
             }
-            stack.extend(self.next[k].iter().chain(&self.lateral[k]).map(|&j| j as usize));
+            stack.extend(
+                self.next[k]
+                    .iter()
+                    .chain(&self.lateral[k])
+                    .map(|&j| j as usize),
+            );
         }
-        (0..self.nodes.len()).filter(|&k| seen[k]).map(|k| self.nodes[k].lane).collect()
+        (0..self.nodes.len())
+            .filter(|&k| seen[k])
+            .map(|k| self.nodes[k].lane)
+            .collect()
     }
 
     /// Shortest route from `from` to `to` by A* (costs: section lengths; a lane change costs
@@ -177,7 +254,10 @@ impl LaneGraph {
             |&k| k == b,
         )?;
         let total = cost as f64 / 1000.0 + self.nodes[b].length_m;
-        Some((path.into_iter().map(|k| self.nodes[k].lane).collect(), total))
+        Some((
+            path.into_iter().map(|k| self.nodes[k].lane).collect(),
+            total,
+        ))
     }
 }
 
@@ -199,19 +279,34 @@ pub fn route_distance_m(net: &Network, lanes: &[LaneRef], s_from_m: f64, s_to_m:
         let i = l.section as usize;
         let (s0, s1) = (road.sections[i].s_m, road.section_end_m(i));
         let fwd = Road::lane_runs_forward(l.lane, net.traffic_side);
-        let lateral_next = lanes.get(k + 1).is_some_and(|n| n.road == l.road && n.section == l.section);
-        let lateral_prev = k > 0 && lanes[k - 1].road == l.road && lanes[k - 1].section == l.section;
+        let lateral_next = lanes
+            .get(k + 1)
+            .is_some_and(|n| n.road == l.road && n.section == l.section);
+        let lateral_prev =
+            k > 0 && lanes[k - 1].road == l.road && lanes[k - 1].section == l.section;
         if lateral_next {
             continue;
         }
         let entry = if k == 0 || lateral_prev {
-            if k == 0 { s_from_m } else if fwd { s0.max(s_from_m.min(s0)) } else { s1 }
+            if k == 0 {
+                s_from_m
+            } else if fwd {
+                s0.max(s_from_m.min(s0))
+            } else {
+                s1
+            }
         } else if fwd {
             s0
         } else {
             s1
         };
-        let exit = if k + 1 == lanes.len() { s_to_m } else if fwd { s1 } else { s0 };
+        let exit = if k + 1 == lanes.len() {
+            s_to_m
+        } else if fwd {
+            s1
+        } else {
+            s0
+        };
         total += (exit - entry).abs();
     }
     total
@@ -265,18 +360,27 @@ impl SpatialIndex {
                     road: road.id,
                     s0: w[0],
                     s1: w[1],
-                    aabb: AABB::from_corners([lo[0] - pad, lo[1] - pad], [hi[0] + pad, hi[1] + pad]),
+                    aabb: AABB::from_corners(
+                        [lo[0] - pad, lo[1] - pad],
+                        [hi[0] + pad, hi[1] + pad],
+                    ),
                 });
             }
         }
-        Self { tree: RTree::bulk_load(chunks) }
+        Self {
+            tree: RTree::bulk_load(chunks),
+        }
     }
 
     /// Every lane containing the point (several where roads overlap in a junction or cross
     /// on a bridge), sorted.
     pub fn lanes_at(&self, net: &Network, p: Point2) -> Vec<LaneRef> {
         let mut out = Vec::new();
-        let mut roads: Vec<RoadId> = self.tree.locate_in_envelope_intersecting(AABB::from_point([p.x, p.y])).map(|c| c.road).collect();
+        let mut roads: Vec<RoadId> = self
+            .tree
+            .locate_in_envelope_intersecting(AABB::from_point([p.x, p.y]))
+            .map(|c| c.road)
+            .collect();
         roads.sort_unstable();
         roads.dedup();
         for rid in roads {
@@ -286,14 +390,26 @@ impl SpatialIndex {
                 .tree
                 .locate_in_envelope_intersecting(AABB::from_point([p.x, p.y]))
                 .any(|c| c.road == rid && pr.s_m >= c.s0 - 1e-6 && pr.s_m <= c.s1 + 1e-6);
-            if !on_chunk || pr.distance_m > road.edges_t(pr.s_m).1.abs().max(road.edges_t(pr.s_m).0.abs()) + 1e-6 {
+            if !on_chunk
+                || pr.distance_m
+                    > road
+                        .edges_t(pr.s_m)
+                        .1
+                        .abs()
+                        .max(road.edges_t(pr.s_m).0.abs())
+                        + 1e-6
+            {
                 continue;
             }
             let i = road.section_index(pr.s_m);
             for lane in road.sections[i].side_lanes() {
                 let (a, b) = road.lane_borders_t(i, lane.id, pr.s_m);
                 if pr.t_m >= a.min(b) && pr.t_m <= a.max(b) && (a - b).abs() > 1e-6 {
-                    out.push(LaneRef { road: rid, section: i as u32, lane: lane.id });
+                    out.push(LaneRef {
+                        road: rid,
+                        section: i as u32,
+                        lane: lane.id,
+                    });
                 }
             }
         }
@@ -318,46 +434,60 @@ pub struct ConflictArea {
     pub merging: bool,
 }
 
+/// A lane path through a junction, sampled.
+struct JunctionPath {
+    lane: LaneRef,
+    /// Incoming road and lane.
+    from: (RoadId, i32),
+    /// Outgoing lane and road link.
+    exit: Option<(i32, Link)>,
+    samples: Vec<(f64, Point2)>,
+    width_m: f64,
+}
+
 /// Conflict areas between the connecting lanes of every junction, sorted by junction and
 /// lane pair. Paths from the same incoming lane (which only diverge) are not conflicts.
 pub fn conflict_areas(net: &Network) -> Vec<ConflictArea> {
     let mut out = Vec::new();
     for j in &net.junctions {
-        let paths: Vec<(LaneRef, (RoadId, i32), Option<i32>, Vec<(f64, Point2)>, f64)> = j
+        let paths: Vec<JunctionPath> = j
             .connections
             .iter()
             .flat_map(|c| {
                 let road = net.road(c.connecting);
-                c.lane_links.iter().map(move |(from, to)| {
-                    let lane = road.sections[0].lane(*to);
-                    let pts = road
+                c.lane_links.iter().map(move |(from, to)| JunctionPath {
+                    lane: LaneRef {
+                        road: c.connecting,
+                        section: 0,
+                        lane: *to,
+                    },
+                    from: (c.incoming, *from),
+                    exit: road.sections[0]
+                        .lane(*to)
+                        .and_then(|l| l.successor)
+                        .zip(road.successor),
+                    samples: road
                         .lane_center_line(0, *to, 0.5)
                         .into_iter()
                         .map(|(s, p, _)| (s, p))
-                        .collect::<Vec<_>>();
-                    let w = road.lane_width_m(0, *to, 0.0);
-                    (
-                        LaneRef { road: c.connecting, section: 0, lane: *to },
-                        (c.incoming, *from),
-                        lane.and_then(|l| l.successor).map(|s| s * 1000 + road.successor.map_or(0, |_| 1)),
-                        pts,
-                        w,
-                    )
+                        .collect(),
+                    width_m: road.lane_width_m(0, *to, 0.0),
                 })
             })
             .collect();
         for x in 0..paths.len() {
             for y in x + 1..paths.len() {
                 let (pa, pb) = (&paths[x], &paths[y]);
-                if pa.1 == pb.1 {
+                if pa.from == pb.from {
                     continue;
                 }
-                let reach = 0.5 * (pa.4 + pb.4);
+                // Lanes that overlap by half a metre or more: parallel neighbours do not.
+                let reach = 0.5 * (pa.width_m + pb.width_m) - 0.5;
                 let mut a_rng = (f64::MAX, f64::MIN);
                 let mut b_rng = (f64::MAX, f64::MIN);
                 let mut best = (f64::MAX, Point2::origin());
-                for (sa, qa) in &pa.3 {
-                    for (sb, qb) in &pb.3 {
+                for (sa, qa) in &pa.samples {
+                    for (sb, qb) in &pb.samples {
                         let d = (qa - qb).norm();
                         if d < reach {
                             a_rng = (a_rng.0.min(*sa), a_rng.1.max(*sa));
@@ -369,14 +499,20 @@ pub fn conflict_areas(net: &Network) -> Vec<ConflictArea> {
                     }
                 }
                 if a_rng.0 <= a_rng.1 {
-                    let same_exit = net.road(pa.0.road).successor == net.road(pb.0.road).successor
-                        && pa.2.is_some()
-                        && pa.2 == pb.2;
-                    out.push(ConflictArea { junction: j.id, a: pa.0, b: pb.0, a_s_m: a_rng, b_s_m: b_rng, point: best.1, merging: same_exit });
+                    let same_exit = pa.exit.is_some() && pa.exit == pb.exit;
+                    out.push(ConflictArea {
+                        junction: j.id,
+                        a: pa.lane,
+                        b: pb.lane,
+                        a_s_m: a_rng,
+                        b_s_m: b_rng,
+                        point: best.1,
+                        merging: same_exit,
+                    });
                 }
             }
         }
     }
-    out.sort_by(|p, q| (p.junction, p.a, p.b).cmp(&(q.junction, q.a, q.b)));
+    out.sort_by_key(|c| (c.junction, c.a, c.b));
     out
 }

@@ -17,17 +17,27 @@ pub struct SideLayout {
 }
 
 /// Canonical outward order of the lanes beyond the driving lanes.
-pub const OUTER_ORDER: [LaneType; 5] =
-    [LaneType::Shoulder, LaneType::Biking, LaneType::Parking, LaneType::Border, LaneType::Sidewalk];
+pub const OUTER_ORDER: [LaneType; 5] = [
+    LaneType::Shoulder,
+    LaneType::Biking,
+    LaneType::Parking,
+    LaneType::Border,
+    LaneType::Sidewalk,
+];
 
 fn outer_rank(t: LaneType) -> usize {
-    OUTER_ORDER.iter().position(|o| *o == t).unwrap_or(OUTER_ORDER.len())
+    OUTER_ORDER
+        .iter()
+        .position(|o| *o == t)
+        .unwrap_or(OUTER_ORDER.len())
 }
 
 impl SideLayout {
     /// Total width.
     pub fn width_m(&self) -> f64 {
-        self.median_m + self.driving_m.iter().sum::<f64>() + self.outer.iter().map(|o| o.1).sum::<f64>()
+        self.median_m
+            + self.driving_m.iter().sum::<f64>()
+            + self.outer.iter().map(|o| o.1).sum::<f64>()
     }
     /// Width up to the outer edge of the driving lanes.
     pub fn carriageway_m(&self) -> f64 {
@@ -60,7 +70,11 @@ pub struct CrossSection {
 impl CrossSection {
     /// The layout with its sides swapped (as seen driving the other way).
     pub fn flipped(&self) -> Self {
-        Self { right: self.left.clone(), left: self.right.clone(), center_mark: self.center_mark }
+        Self {
+            right: self.left.clone(),
+            left: self.right.clone(),
+            center_mark: self.center_mark,
+        }
     }
     /// Half of the widest side.
     pub fn half_width_m(&self) -> f64 {
@@ -95,20 +109,37 @@ fn marks_for(kind: LaneType, next: Option<LaneType>, last_driving: bool) -> Vec<
         LaneType::Biking if next.is_some() => (MarkKind::Solid, 0.12),
         _ => (MarkKind::None, 0.0),
     };
-    vec![RoadMark { s_offset_m: 0.0, kind: mk, color: MarkColor::White, width_m: width }]
+    vec![RoadMark {
+        s_offset_m: 0.0,
+        kind: mk,
+        color: MarkColor::White,
+        width_m: width,
+    }]
 }
 
 /// Widths of one side's lanes over a section: constant, or tapering from one layout to another
 /// over the section's length (cubic with zero slope at both ends).
-fn side_lanes(from: &SideLayout, to: &SideLayout, length_m: f64, sign: i32) -> (Vec<Lane>, Vec<Slot>) {
+fn side_lanes(
+    from: &SideLayout,
+    to: &SideLayout,
+    length_m: f64,
+    sign: i32,
+) -> (Vec<Lane>, Vec<Slot>) {
     let a = from.slots();
     let b = to.slots();
     let mut keys: Vec<Slot> = a.iter().map(|x| x.0).chain(b.iter().map(|x| x.0)).collect();
     keys.sort();
     keys.dedup();
-    let find = |v: &[(Slot, LaneType, f64)], k: Slot| v.iter().find(|x| x.0 == k).map(|x| (x.1, x.2));
-    let kinds: Vec<LaneType> =
-        keys.iter().map(|k| find(&a, *k).or_else(|| find(&b, *k)).map_or(LaneType::Border, |x| x.0)).collect();
+    let find =
+        |v: &[(Slot, LaneType, f64)], k: Slot| v.iter().find(|x| x.0 == k).map(|x| (x.1, x.2));
+    let kinds: Vec<LaneType> = keys
+        .iter()
+        .map(|k| {
+            find(&a, *k)
+                .or_else(|| find(&b, *k))
+                .map_or(LaneType::Border, |x| x.0)
+        })
+        .collect();
     let mut lanes = Vec::with_capacity(keys.len());
     for (i, k) in keys.iter().enumerate() {
         let wa = find(&a, *k).map_or(0.0, |x| x.1);
@@ -116,9 +147,11 @@ fn side_lanes(from: &SideLayout, to: &SideLayout, length_m: f64, sign: i32) -> (
         let width = if (wa - wb).abs() < 1e-12 {
             CubicProfile::constant(wa)
         } else {
-            CubicProfile::new(vec![Poly3::hermite(0.0, length_m, wa, 0.0, wb, 0.0)]).unwrap_or_default()
+            CubicProfile::new(vec![Poly3::hermite(0.0, length_m, wa, 0.0, wb, 0.0)])
+                .unwrap_or_default()
         };
-        let last_driving = kinds[i] == LaneType::Driving && kinds.get(i + 1) != Some(&LaneType::Driving);
+        let last_driving =
+            kinds[i] == LaneType::Driving && kinds.get(i + 1) != Some(&LaneType::Driving);
         lanes.push(Lane {
             id: sign * (i as i32 + 1),
             kind: kinds[i],
@@ -145,7 +178,13 @@ impl SectionsBuilder {
 
     /// Adds a section from `s_m`, `length_m` long, whose lanes change from `from` to `to`:
     /// lanes only in `from` narrow to zero width, lanes only in `to` grow from zero.
-    pub fn taper(&mut self, s_m: f64, length_m: f64, from: &CrossSection, to: &CrossSection) -> &mut Self {
+    pub fn taper(
+        &mut self,
+        s_m: f64,
+        length_m: f64,
+        from: &CrossSection,
+        to: &CrossSection,
+    ) -> &mut Self {
         let (left, kl) = side_lanes(&from.left, &to.left, length_m, 1);
         let (right, kr) = side_lanes(&from.right, &to.right, length_m, -1);
         let center = Lane {
@@ -156,13 +195,26 @@ impl SectionsBuilder {
                 s_offset_m: 0.0,
                 kind: from.center_mark.0,
                 color: from.center_mark.1,
-                width_m: if from.center_mark.0 == MarkKind::None { 0.0 } else { 0.15 },
+                width_m: if from.center_mark.0 == MarkKind::None {
+                    0.0
+                } else {
+                    0.15
+                },
             }],
             speed_limit_mps: None,
             predecessor: None,
             successor: None,
         };
-        self.sections.push((LaneSection { s_m, left, center, right }, kl, kr));
+        self.sections.push((
+            LaneSection {
+                s_m,
+                left,
+                center,
+                right,
+            },
+            kl,
+            kr,
+        ));
         self
     }
 
@@ -203,13 +255,19 @@ mod tests {
             driving_m: vec![3.5; n],
             outer: vec![(LaneType::Shoulder, 2.5)],
         };
-        CrossSection { right: side.clone(), left: side, center_mark: (MarkKind::None, MarkColor::White) }
+        CrossSection {
+            right: side.clone(),
+            left: side,
+            center_mark: (MarkKind::None, MarkColor::White),
+        }
     }
 
     #[test]
     fn lane_add_links_kept_lanes_and_grows_the_new_one() {
         let mut b = SectionsBuilder::new();
-        b.uniform(0.0, &xs(2, 1.0)).taper(100.0, 80.0, &xs(2, 1.0), &xs(3, 1.0)).uniform(180.0, &xs(3, 1.0));
+        b.uniform(0.0, &xs(2, 1.0))
+            .taper(100.0, 80.0, &xs(2, 1.0), &xs(3, 1.0))
+            .uniform(180.0, &xs(3, 1.0));
         let secs = b.build();
         assert_eq!(secs.len(), 3);
         // median, 3 driving, shoulder in the taper section

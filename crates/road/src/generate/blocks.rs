@@ -1,14 +1,18 @@
 //! The block grammar: each block grows the network from the open end of the main route.
 
 use super::junction::{
-    LegEnd, Movement, add_crosswalk, build_junction, connector_for, give_way, intersection_movements, leg_info,
-    signalise,
+    LegEnd, Movement, add_crosswalk, build_junction, connector_for, give_way,
+    intersection_movements, leg_info, signalise,
 };
-use super::{Gen, Reject, RoadPlan, Rng, chance, class_cross_section, speed_limit, uniform, uniform_u};
+use super::{
+    Gen, Reject, Rng, RoadPlan, chance, class_cross_section, speed_limit, uniform, uniform_u,
+};
 use crate::model::*;
 use crate::xsection::{CrossSection, SectionsBuilder, SideLayout};
 use rand::RngExt;
-use roadworld_geom::{CubicProfile, Point2, Poly3, Pose2, ReferenceLine, ReferenceLineBuilder, Vector2};
+use roadworld_geom::{
+    CubicProfile, Point2, Poly3, Pose2, ReferenceLine, ReferenceLineBuilder, Vector2,
+};
 use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +130,15 @@ fn uniform_sections(xs: &CrossSection) -> Vec<LaneSection> {
 }
 
 /// A new road that is not on the route and not linked yet.
-fn side_road(g: &mut Gen<'_>, name: &str, class: RoadClass, line: ReferenceLine, xs: &CrossSection, z: f64, speed: f64) -> RoadId {
+fn side_road(
+    g: &mut Gen<'_>,
+    name: &str,
+    class: RoadClass,
+    line: ReferenceLine,
+    xs: &CrossSection,
+    z: f64,
+    speed: f64,
+) -> RoadId {
     g.add_road(RoadPlan {
         name: name.into(),
         class,
@@ -144,12 +156,20 @@ fn transition(g: &mut Gen<'_>, rng: &mut Rng, class: RoadClass) -> Result<(), Re
     let old = g.open.xs.clone();
     let taper = 150.0;
     let mut sections = SectionsBuilder::new();
-    sections.uniform(0.0, &old).taper(20.0, taper, &old, &new_xs).uniform(20.0 + taper, &new_xs);
+    sections
+        .uniform(0.0, &old)
+        .taper(20.0, taper, &old, &new_xs)
+        .uniform(20.0 + taper, &new_xs);
     let line = straight_line(g.open.pose, 20.0 + taper + 60.0)?;
     g.open.class = class;
     g.open.speed_limit_mps = speed_limit(&cp, rng);
     let z = g.open.z_m;
-    g.extend_with(&format!("{} transition", class.name()), line, sections, flat(z));
+    g.extend_with(
+        &format!("{} transition", class.name()),
+        line,
+        sections,
+        flat(z),
+    );
     g.open.xs = new_xs;
     Ok(())
 }
@@ -175,7 +195,8 @@ fn curve(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let angle = rng.random_range(0.25..max_turn(g.open.class)) * sign(rng);
     let radius = uniform(rng, cp.curve_radius_m);
     let mut b = ReferenceLineBuilder::new(g.open.pose);
-    b.turn(angle, radius, (0.2 * radius).clamp(10.0, 150.0))?.line(20.0)?;
+    b.turn(angle, radius, (0.2 * radius).clamp(10.0, 150.0))?
+        .line(20.0)?;
     let z = g.open.z_m;
     g.extend("curve", b.build()?, flat(z));
     Ok(())
@@ -187,7 +208,10 @@ fn s_curve(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let radius = uniform(rng, cp.curve_radius_m);
     let spiral = (0.2 * radius).clamp(10.0, 150.0);
     let mut b = ReferenceLineBuilder::new(g.open.pose);
-    b.turn(angle, radius, spiral)?.line(rng.random_range(10.0..60.0))?.turn(-angle, radius, spiral)?.line(20.0)?;
+    b.turn(angle, radius, spiral)?
+        .line(rng.random_range(10.0..60.0))?
+        .turn(-angle, radius, spiral)?
+        .line(20.0)?;
     let z = g.open.z_m;
     g.extend("s-curve", b.build()?, flat(z));
     Ok(())
@@ -250,10 +274,18 @@ fn lane_change(g: &mut Gen<'_>, rng: &mut Rng, add: bool) -> Result<(), Reject> 
     let xs2 = with_driving_lanes(&xs, n2, n2);
     let taper = taper_length(g.open.class);
     let mut sections = SectionsBuilder::new();
-    sections.uniform(0.0, &xs).taper(40.0, taper, &xs, &xs2).uniform(40.0 + taper, &xs2);
+    sections
+        .uniform(0.0, &xs)
+        .taper(40.0, taper, &xs, &xs2)
+        .uniform(40.0 + taper, &xs2);
     let line = straight_line(g.open.pose, 40.0 + taper + rng.random_range(60.0..200.0))?;
     let z = g.open.z_m;
-    g.extend_with(if add { "lane add" } else { "lane drop" }, line, sections, flat(z));
+    g.extend_with(
+        if add { "lane add" } else { "lane drop" },
+        line,
+        sections,
+        flat(z),
+    );
     g.open.xs = xs2;
     Ok(())
 }
@@ -286,9 +318,20 @@ fn bridge(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
         let len = 2.0 * (route_half + 60.0);
         let cross_start = Pose2::new(mid.x_m, mid.y_m, cross_heading).advance(-0.5 * len);
         let cross = straight_line(cross_start, len)?;
-        side_road(g, "underpass", RoadClass::Rural, cross, &cross_xs, z, cross_speed);
+        side_road(
+            g,
+            "underpass",
+            RoadClass::Rural,
+            cross,
+            &cross_xs,
+            z,
+            cross_speed,
+        );
         let half_span = cross_half / (cross_heading - p0.heading_rad).sin().abs().max(0.5) + 4.0;
-        g.net.roads[id.index()].bridges.push(Bridge { s_m: ramp + 0.5 * flat_m - half_span, length_m: 2.0 * half_span });
+        g.net.roads[id.index()].bridges.push(Bridge {
+            s_m: ramp + 0.5 * flat_m - half_span,
+            length_m: 2.0 * half_span,
+        });
     } else {
         // Underpass: a rural road crosses over the route on a bridge.
         let span = 2.0 * route_half / (cross_heading - p0.heading_rad).sin().abs().max(0.5) + 8.0;
@@ -313,20 +356,36 @@ fn bridge(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
             elevation,
             speed_limit_mps: cross_speed,
         });
-        g.net.roads[id.index()].bridges.push(Bridge { s_m: ramp + 0.5 * (flat_m - span), length_m: span });
+        g.net.roads[id.index()].bridges.push(Bridge {
+            s_m: ramp + 0.5 * (flat_m - span),
+            length_m: span,
+        });
     }
     Ok(())
 }
 
 /// Lane index mapping `k -> k` for the first `n` lanes between two legs.
 fn straight_on(from: usize, to: usize, n: usize) -> impl Iterator<Item = Movement> {
-    (0..n).map(move |k| Movement { from, from_lane: k, to, to_lane: k })
+    (0..n).map(move |k| Movement {
+        from,
+        from_lane: k,
+        to,
+        to_lane: k,
+    })
 }
 
 fn one_way_ramp_xs(lanes: usize, w: f64) -> CrossSection {
     CrossSection {
-        right: SideLayout { median_m: 0.0, driving_m: vec![w; lanes], outer: vec![(LaneType::Shoulder, 2.5)] },
-        left: SideLayout { median_m: 0.0, driving_m: Vec::new(), outer: vec![(LaneType::Shoulder, 1.0)] },
+        right: SideLayout {
+            median_m: 0.0,
+            driving_m: vec![w; lanes],
+            outer: vec![(LaneType::Shoulder, 2.5)],
+        },
+        left: SideLayout {
+            median_m: 0.0,
+            driving_m: Vec::new(),
+            outer: vec![(LaneType::Shoulder, 1.0)],
+        },
         center_mark: (MarkKind::Solid, MarkColor::White),
     }
 }
@@ -342,10 +401,22 @@ fn off_ramp(g: &mut Gen<'_>, rng: &mut Rng, fork: bool) -> Result<(), Reject> {
     let xs_exit = with_driving_lanes(&xs, n + e, n);
     let taper = 100.0 * e as f64;
     let mut sections = SectionsBuilder::new();
-    sections.uniform(0.0, &xs).taper(60.0, taper, &xs, &xs_exit).uniform(60.0 + taper, &xs_exit);
+    sections
+        .uniform(0.0, &xs)
+        .taper(60.0, taper, &xs, &xs_exit)
+        .uniform(60.0 + taper, &xs_exit);
     let z = g.open.z_m;
     let approach = straight_line(g.open.pose, 60.0 + taper + rng.random_range(120.0..250.0))?;
-    let a = g.extend_with(if fork { "fork approach" } else { "off-ramp approach" }, approach, sections, flat(z));
+    let a = g.extend_with(
+        if fork {
+            "fork approach"
+        } else {
+            "off-ramp approach"
+        },
+        approach,
+        sections,
+        flat(z),
+    );
     let p = g.net.road(a).reference_line.end_pose();
     let lj = if fork { 80.0 } else { 60.0 };
     let speed = g.open.speed_limit_mps;
@@ -357,21 +428,62 @@ fn off_ramp(g: &mut Gen<'_>, rng: &mut Rng, fork: bool) -> Result<(), Reject> {
         Pose2::new(q.x_m, q.y_m, p.heading_rad - theta)
     };
     let ramp_xs = one_way_ramp_xs(e, w);
-    let radius = if fork { rng.random_range(500.0..900.0) } else { rng.random_range(150.0..300.0) };
+    let radius = if fork {
+        rng.random_range(500.0..900.0)
+    } else {
+        rng.random_range(150.0..300.0)
+    };
     let mut rb = ReferenceLineBuilder::new(ramp_start);
-    rb.line(30.0)?.turn(-rng.random_range(0.3..1.0), radius, 60.0)?.line(rng.random_range(60.0..200.0))?;
-    let ramp_speed = if fork { speed } else { rng.random_range(60.0..80.0_f64).round() / 3.6 };
-    let ramp = side_road(g, if fork { "fork branch" } else { "off-ramp" }, RoadClass::Motorway, rb.build()?, &ramp_xs, z, ramp_speed);
+    rb.line(30.0)?
+        .turn(-rng.random_range(0.3..1.0), radius, 60.0)?
+        .line(rng.random_range(60.0..200.0))?;
+    let ramp_speed = if fork {
+        speed
+    } else {
+        rng.random_range(60.0..80.0_f64).round() / 3.6
+    };
+    let ramp = side_road(
+        g,
+        if fork { "fork branch" } else { "off-ramp" },
+        RoadClass::Motorway,
+        rb.build()?,
+        &ramp_xs,
+        z,
+        ramp_speed,
+    );
     let legs = [
-        LegEnd { road: a, contact: ContactPoint::End },
-        LegEnd { road: b, contact: ContactPoint::Start },
-        LegEnd { road: ramp, contact: ContactPoint::Start },
+        LegEnd {
+            road: a,
+            contact: ContactPoint::End,
+        },
+        LegEnd {
+            road: b,
+            contact: ContactPoint::Start,
+        },
+        LegEnd {
+            road: ramp,
+            contact: ContactPoint::Start,
+        },
     ];
     let mut movements: Vec<Movement> = straight_on(0, 1, n).collect();
-    movements.extend((0..e).map(|k| Movement { from: 0, from_lane: n + k, to: 2, to_lane: k }));
+    movements.extend((0..e).map(|k| Movement {
+        from: 0,
+        from_lane: n + k,
+        to: 2,
+        to_lane: k,
+    }));
     movements.extend(straight_on(1, 0, xs.left.driving_m.len()));
-    let (_, conns) = build_junction(g, JunctionKind::Ramp, if fork { "fork" } else { "off-ramp" }, &legs, &movements)?;
-    g.net.main_route.push(RouteStep { road: conns[0], forward: true });
+    let (_, conns) = build_junction(
+        g,
+        JunctionKind::Ramp,
+        if fork { "fork" } else { "off-ramp" },
+        &legs,
+        &movements,
+    )?;
+    g.net.main_route.push(RouteStep {
+        road: conns[0],
+        forward: true,
+    });
     g.route_m += g.net.road(conns[0]).length_m();
     g.route_push(b);
     g.set_open(b);
@@ -389,7 +501,15 @@ fn on_ramp(g: &mut Gen<'_>, rng: &mut Rng, merge: bool) -> Result<(), Reject> {
     let e = if merge { 2 } else { 1 };
     let z = g.open.z_m;
     let a_line = straight_line(g.open.pose, rng.random_range(80.0..160.0))?;
-    let a = g.extend(if merge { "merge approach" } else { "on-ramp approach" }, a_line, flat(z));
+    let a = g.extend(
+        if merge {
+            "merge approach"
+        } else {
+            "on-ramp approach"
+        },
+        a_line,
+        flat(z),
+    );
     let p = g.net.road(a).reference_line.end_pose();
     let lj = 60.0;
     let xs_acc = with_driving_lanes(&xs, n + e, n);
@@ -422,23 +542,64 @@ fn on_ramp(g: &mut Gen<'_>, rng: &mut Rng, merge: bool) -> Result<(), Reject> {
         let q = p.offset(-(xs.right.width_m() + 2.0));
         Pose2::new(q.x_m, q.y_m, p.heading_rad + theta)
     };
-    let radius = if merge { rng.random_range(500.0..900.0) } else { rng.random_range(150.0..300.0) };
+    let radius = if merge {
+        rng.random_range(500.0..900.0)
+    } else {
+        rng.random_range(150.0..300.0)
+    };
     let mut rb = ReferenceLineBuilder::new(ramp_end.reversed());
-    rb.line(30.0)?.turn(rng.random_range(0.3..1.0), radius, 60.0)?.line(rng.random_range(60.0..200.0))?;
+    rb.line(30.0)?
+        .turn(rng.random_range(0.3..1.0), radius, 60.0)?
+        .line(rng.random_range(60.0..200.0))?;
     let ramp_line = rb.build()?.reversed().ok_or(Reject::Unfit)?;
     let ramp_xs = one_way_ramp_xs(e, w);
-    let ramp_speed = if merge { speed } else { rng.random_range(60.0..80.0_f64).round() / 3.6 };
-    let ramp = side_road(g, if merge { "merging motorway" } else { "on-ramp" }, RoadClass::Motorway, ramp_line, &ramp_xs, z, ramp_speed);
+    let ramp_speed = if merge {
+        speed
+    } else {
+        rng.random_range(60.0..80.0_f64).round() / 3.6
+    };
+    let ramp = side_road(
+        g,
+        if merge { "merging motorway" } else { "on-ramp" },
+        RoadClass::Motorway,
+        ramp_line,
+        &ramp_xs,
+        z,
+        ramp_speed,
+    );
     let legs = [
-        LegEnd { road: a, contact: ContactPoint::End },
-        LegEnd { road: b, contact: ContactPoint::Start },
-        LegEnd { road: ramp, contact: ContactPoint::End },
+        LegEnd {
+            road: a,
+            contact: ContactPoint::End,
+        },
+        LegEnd {
+            road: b,
+            contact: ContactPoint::Start,
+        },
+        LegEnd {
+            road: ramp,
+            contact: ContactPoint::End,
+        },
     ];
     let mut movements: Vec<Movement> = straight_on(0, 1, n).collect();
-    movements.extend((0..e).map(|k| Movement { from: 2, from_lane: k, to: 1, to_lane: n + k }));
+    movements.extend((0..e).map(|k| Movement {
+        from: 2,
+        from_lane: k,
+        to: 1,
+        to_lane: n + k,
+    }));
     movements.extend(straight_on(1, 0, xs.left.driving_m.len()));
-    let (_, conns) = build_junction(g, JunctionKind::Ramp, if merge { "merge" } else { "on-ramp" }, &legs, &movements)?;
-    g.net.main_route.push(RouteStep { road: conns[0], forward: true });
+    let (_, conns) = build_junction(
+        g,
+        JunctionKind::Ramp,
+        if merge { "merge" } else { "on-ramp" },
+        &legs,
+        &movements,
+    )?;
+    g.net.main_route.push(RouteStep {
+        road: conns[0],
+        forward: true,
+    });
     g.route_m += g.net.road(conns[0]).length_m();
     g.route_push(b);
     g.set_open(b);
@@ -448,7 +609,10 @@ fn on_ramp(g: &mut Gen<'_>, rng: &mut Rng, merge: bool) -> Result<(), Reject> {
 
 fn push_connector(g: &mut Gen<'_>, id: Option<RoadId>) -> Result<(), Reject> {
     let id = id.ok_or(Reject::Unfit)?;
-    g.net.main_route.push(RouteStep { road: id, forward: true });
+    g.net.main_route.push(RouteStep {
+        road: id,
+        forward: true,
+    });
     g.route_m += g.net.road(id).length_m();
     Ok(())
 }
@@ -469,28 +633,73 @@ fn junction(g: &mut Gen<'_>, rng: &mut Rng, four_way: bool) -> Result<(), Reject
         let missing = rng.random_range(0..3);
         dirs.remove(missing);
     }
-    let exit_idx = if dirs[0] == 0.0 && chance(rng, 0.5) { 0 } else { rng.random_range(0..dirs.len()) };
+    let exit_idx = if dirs[0] == 0.0 && chance(rng, 0.5) {
+        0
+    } else {
+        rng.random_range(0..dirs.len())
+    };
     let side_speed = speed_limit(&cp, rng);
-    let mut legs = vec![LegEnd { road: g.open.road, contact: ContactPoint::End }];
+    let mut legs = vec![LegEnd {
+        road: g.open.road,
+        contact: ContactPoint::End,
+    }];
     let mut exit_xs = main_xs.clone();
     for (k, d) in dirs.iter().enumerate() {
         let heading = p0.heading_rad + d;
         let start = Pose2::new(center.x_m, center.y_m, heading).advance(h);
         let is_exit = k == exit_idx;
-        let xs = if *d == 0.0 { main_xs.clone() } else { side_xs.clone() };
-        let len = if is_exit { rng.random_range(30.0..60.0) } else { rng.random_range(50.0..130.0) };
-        let speed = if *d == 0.0 { g.open.speed_limit_mps } else { side_speed };
-        let id = side_road(g, if is_exit { "junction exit" } else { "side road" }, class, straight_line(start, len)?, &xs, z, speed);
+        let xs = if *d == 0.0 {
+            main_xs.clone()
+        } else {
+            side_xs.clone()
+        };
+        let len = if is_exit {
+            rng.random_range(30.0..60.0)
+        } else {
+            rng.random_range(50.0..130.0)
+        };
+        let speed = if *d == 0.0 {
+            g.open.speed_limit_mps
+        } else {
+            side_speed
+        };
+        let id = side_road(
+            g,
+            if is_exit {
+                "junction exit"
+            } else {
+                "side road"
+            },
+            class,
+            straight_line(start, len)?,
+            &xs,
+            z,
+            speed,
+        );
         if is_exit {
             exit_xs = xs;
         }
-        legs.push(LegEnd { road: id, contact: ContactPoint::Start });
+        legs.push(LegEnd {
+            road: id,
+            contact: ContactPoint::Start,
+        });
     }
     let infos: Vec<_> = legs.iter().map(|l| leg_info(&g.net, *l)).collect();
     let movements = intersection_movements(&infos);
-    let (jid, conns) = build_junction(g, JunctionKind::Intersection, "junction", &legs, &movements)?;
-    let major: Vec<LegEnd> = legs.iter().enumerate().filter(|(i, _)| *i == 0 || dirs[i - 1] == 0.0).map(|x| *x.1).collect();
-    let minor: Vec<LegEnd> = legs.iter().enumerate().filter(|(i, _)| *i != 0 && dirs[i - 1] != 0.0).map(|x| *x.1).collect();
+    let (jid, conns) =
+        build_junction(g, JunctionKind::Intersection, "junction", &legs, &movements)?;
+    let major: Vec<LegEnd> = legs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || dirs[i - 1] == 0.0)
+        .map(|x| *x.1)
+        .collect();
+    let minor: Vec<LegEnd> = legs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 0 && dirs[i - 1] != 0.0)
+        .map(|x| *x.1)
+        .collect();
     if class == RoadClass::Urban && chance(rng, 0.7) {
         let cycle = uniform(rng, g.p.urban_grid.signal_cycle_s);
         signalise(g, jid, [&major, &minor], cycle, 0.0);
@@ -519,11 +728,19 @@ fn roundabout(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let class = g.open.class;
     let cp = g.cp(class);
     let z = g.open.z_m;
-    let ring_lanes = if class == RoadClass::Urban && chance(rng, 0.3) { 2 } else { 1 };
+    let ring_lanes = if class == RoadClass::Urban && chance(rng, 0.3) {
+        2
+    } else {
+        1
+    };
     let ring_w = g.open.xs.right.driving_m.first().copied().unwrap_or(3.5) + 0.75;
     let r_in = rng.random_range(14.0..24.0);
     let ring_xs = CrossSection {
-        right: SideLayout { median_m: 0.0, driving_m: vec![ring_w; ring_lanes], outer: vec![(LaneType::Border, 0.5)] },
+        right: SideLayout {
+            median_m: 0.0,
+            driving_m: vec![ring_w; ring_lanes],
+            outer: vec![(LaneType::Border, 0.5)],
+        },
         left: SideLayout::default(),
         center_mark: (MarkKind::Solid, MarkColor::White),
     };
@@ -537,14 +754,24 @@ fn roundabout(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let phi0 = p0.heading_rad + PI;
     let mut phis: Vec<f64> = (0..n_legs)
         .map(|k| {
-            let jitter = if k == 0 { 0.0 } else { rng.random_range(-0.25..0.25) };
+            let jitter = if k == 0 {
+                0.0
+            } else {
+                rng.random_range(-0.25..0.25)
+            };
             phi0 + TAU * k as f64 / n_legs as f64 + jitter
         })
         .collect();
     phis.push(phi0 + TAU);
     // Angular half-width of each leg's junction zone on the ring.
-    let delta = ((r_leg - r_in) + 0.5 * entry_xs.half_width_m().max(leg_xs.half_width_m())) / (r_in + 0.5 * ring_w) * 0.8;
-    let exit_k = if n_legs == 4 && chance(rng, 0.5) { 2 } else { rng.random_range(1..n_legs) };
+    let delta = ((r_leg - r_in) + 0.5 * entry_xs.half_width_m().max(leg_xs.half_width_m()))
+        / (r_in + 0.5 * ring_w)
+        * 0.8;
+    let exit_k = if n_legs == 4 && chance(rng, 0.5) {
+        2
+    } else {
+        rng.random_range(1..n_legs)
+    };
     // Ring roads: from leg k's zone to leg k+1's zone, counter-clockwise.
     let mut ring = Vec::with_capacity(n_legs);
     let ring_speed = (25.0_f64 / 3.6).min(g.open.speed_limit_mps);
@@ -558,14 +785,26 @@ fn roundabout(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
         let start = o + unit(a0) * r_in;
         let mut b = ReferenceLineBuilder::new(Pose2::new(start.x, start.y, a0 + FRAC_PI_2));
         b.arc(arc, 1.0 / r_in)?;
-        ring.push(side_road(g, "roundabout", class, b.build()?, &ring_xs, z, ring_speed));
+        ring.push(side_road(
+            g,
+            "roundabout",
+            class,
+            b.build()?,
+            &ring_xs,
+            z,
+            ring_speed,
+        ));
     }
     // The central island, on the first ring road.
     {
         let road = &mut g.net.roads[ring[0].index()];
         let s = 0.5 * road.length_m();
-        let pts: Vec<(f64, f64)> =
-            (0..24).map(|i| { let a = TAU * i as f64 / 24.0; ((r_in - 0.5) * a.cos(), (r_in - 0.5) * a.sin()) }).collect();
+        let pts: Vec<(f64, f64)> = (0..24)
+            .map(|i| {
+                let a = TAU * i as f64 / 24.0;
+                ((r_in - 0.5) * a.cos(), (r_in - 0.5) * a.sin())
+            })
+            .collect();
         road.objects.push(RoadObject {
             id: ObjectId(0),
             kind: ObjectKind::TrafficIsland,
@@ -579,37 +818,76 @@ fn roundabout(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
             outline: pts,
         });
     }
-    let mut leg_roads = vec![LegEnd { road: g.open.road, contact: ContactPoint::End }];
+    let mut leg_roads = vec![LegEnd {
+        road: g.open.road,
+        contact: ContactPoint::End,
+    }];
     let mut exit_road = None;
     for (k, phi) in phis.iter().enumerate().take(n_legs).skip(1) {
         let start = o + unit(*phi) * r_leg;
         let is_exit = k == exit_k;
-        let len = if is_exit { rng.random_range(30.0..60.0) } else { rng.random_range(50.0..120.0) };
+        let len = if is_exit {
+            rng.random_range(30.0..60.0)
+        } else {
+            rng.random_range(50.0..120.0)
+        };
         let xs = if is_exit { &entry_xs } else { &leg_xs };
         let speed = g.open.speed_limit_mps;
-        let id = side_road(g, if is_exit { "roundabout exit" } else { "roundabout leg" }, class, straight_line(Pose2::new(start.x, start.y, *phi), len)?, xs, z, speed);
+        let id = side_road(
+            g,
+            if is_exit {
+                "roundabout exit"
+            } else {
+                "roundabout leg"
+            },
+            class,
+            straight_line(Pose2::new(start.x, start.y, *phi), len)?,
+            xs,
+            z,
+            speed,
+        );
         if is_exit {
             exit_road = Some(id);
         }
-        leg_roads.push(LegEnd { road: id, contact: ContactPoint::Start });
+        leg_roads.push(LegEnd {
+            road: id,
+            contact: ContactPoint::Start,
+        });
     }
     let mut route = Vec::new();
     for k in 0..n_legs {
-        let ring_in = LegEnd { road: ring[(k + n_legs - 1) % n_legs], contact: ContactPoint::End };
-        let ring_out = LegEnd { road: ring[k], contact: ContactPoint::Start };
+        let ring_in = LegEnd {
+            road: ring[(k + n_legs - 1) % n_legs],
+            contact: ContactPoint::End,
+        };
+        let ring_out = LegEnd {
+            road: ring[k],
+            contact: ContactPoint::Start,
+        };
         let legs = [ring_in, ring_out, leg_roads[k]];
         let infos: Vec<_> = legs.iter().map(|l| leg_info(&g.net, *l)).collect();
         let nr = infos[0].incoming.len();
         let mut movements: Vec<Movement> = straight_on(0, 1, nr).collect();
         let m_in = infos[2].incoming.len();
         for i in 0..m_in.min(nr) {
-            movements.push(Movement { from: 2, from_lane: m_in - 1 - i, to: 1, to_lane: nr - 1 - i });
+            movements.push(Movement {
+                from: 2,
+                from_lane: m_in - 1 - i,
+                to: 1,
+                to_lane: nr - 1 - i,
+            });
         }
         let m_out = infos[2].outgoing.len();
         for i in 0..m_out.min(nr) {
-            movements.push(Movement { from: 0, from_lane: nr - 1 - i, to: 2, to_lane: m_out - 1 - i });
+            movements.push(Movement {
+                from: 0,
+                from_lane: nr - 1 - i,
+                to: 2,
+                to_lane: m_out - 1 - i,
+            });
         }
-        let (jid, conns) = build_junction(g, JunctionKind::Roundabout, "roundabout", &legs, &movements)?;
+        let (jid, conns) =
+            build_junction(g, JunctionKind::Roundabout, "roundabout", &legs, &movements)?;
         give_way(g, jid, &[ring_in, ring_out], &[leg_roads[k]], false);
         if class == RoadClass::Urban {
             add_crosswalk(g, leg_roads[k]);
@@ -673,14 +951,30 @@ fn urban_grid(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
         for i in 0..nx - 1 {
             let xs = if main_row(j) { &main_xs } else { &street_xs };
             let line = straight_line(pose_at(node(i, j) + ex * h, hx), size - 2.0 * h)?;
-            row.push(side_road(g, "street", RoadClass::Urban, line, xs, z, if main_row(j) { speed } else { street_speed }));
+            row.push(side_road(
+                g,
+                "street",
+                RoadClass::Urban,
+                line,
+                xs,
+                z,
+                if main_row(j) { speed } else { street_speed },
+            ));
         }
     }
     let mut v_st = vec![Vec::new(); nx];
     for (i, col) in v_st.iter_mut().enumerate() {
         for j in 0..ny - 1 {
             let line = straight_line(pose_at(node(i, j) + ey * h, hy), size - 2.0 * h)?;
-            col.push(side_road(g, "street", RoadClass::Urban, line, &street_xs, z, street_speed));
+            col.push(side_road(
+                g,
+                "street",
+                RoadClass::Urban,
+                line,
+                &street_xs,
+                z,
+                street_speed,
+            ));
         }
     }
     let exit_row = r1;
@@ -691,13 +985,33 @@ fn urban_grid(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
         if j != r0 {
             let len = stub_len(rng);
             let line = straight_line(pose_at(node(0, j) - ex * (h + len), hx), len)?;
-            west[j] = Some(side_road(g, "street", RoadClass::Urban, line, &street_xs, z, street_speed));
+            west[j] = Some(side_road(
+                g,
+                "street",
+                RoadClass::Urban,
+                line,
+                &street_xs,
+                z,
+                street_speed,
+            ));
         }
         let is_exit = j == exit_row;
-        let len = if is_exit { rng.random_range(30.0..60.0) } else { stub_len(rng) };
+        let len = if is_exit {
+            rng.random_range(30.0..60.0)
+        } else {
+            stub_len(rng)
+        };
         let line = straight_line(pose_at(node(nx - 1, j) + ex * h, hx), len)?;
         let xs = if is_exit { &main_xs } else { &street_xs };
-        let id = side_road(g, "street", RoadClass::Urban, line, xs, z, if is_exit { speed } else { street_speed });
+        let id = side_road(
+            g,
+            "street",
+            RoadClass::Urban,
+            line,
+            xs,
+            z,
+            if is_exit { speed } else { street_speed },
+        );
         east[j] = Some(id);
         if is_exit {
             exit_road = Some(id);
@@ -708,29 +1022,73 @@ fn urban_grid(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     for i in 0..nx {
         let len = stub_len(rng);
         let line = straight_line(pose_at(node(i, 0) - ey * (h + len), hy), len)?;
-        south.push(side_road(g, "street", RoadClass::Urban, line, &street_xs, z, street_speed));
+        south.push(side_road(
+            g,
+            "street",
+            RoadClass::Urban,
+            line,
+            &street_xs,
+            z,
+            street_speed,
+        ));
         let len = stub_len(rng);
         let line = straight_line(pose_at(node(i, ny - 1) + ey * h, hy), len)?;
-        north.push(side_road(g, "street", RoadClass::Urban, line, &street_xs, z, street_speed));
+        north.push(side_road(
+            g,
+            "street",
+            RoadClass::Urban,
+            line,
+            &street_xs,
+            z,
+            street_speed,
+        ));
     }
-    let end = |road: RoadId| LegEnd { road, contact: ContactPoint::End };
-    let start = |road: RoadId| LegEnd { road, contact: ContactPoint::Start };
+    let end = |road: RoadId| LegEnd {
+        road,
+        contact: ContactPoint::End,
+    };
+    let start = |road: RoadId| LegEnd {
+        road,
+        contact: ContactPoint::Start,
+    };
     // Legs of each node in the order W, E, S, N, and the connectors of each node.
     let mut node_conns = vec![vec![(Vec::new(), Vec::new()); ny]; nx];
     for i in 0..nx {
         for j in 0..ny {
             let w = if i == 0 {
-                if j == r0 { end(g.open.road) } else { end(west[j].ok_or(Reject::Unfit)?) }
+                if j == r0 {
+                    end(g.open.road)
+                } else {
+                    end(west[j].ok_or(Reject::Unfit)?)
+                }
             } else {
                 end(h_st[j][i - 1])
             };
-            let e = if i + 1 == nx { start(east[j].ok_or(Reject::Unfit)?) } else { start(h_st[j][i]) };
-            let s = if j == 0 { end(south[i]) } else { end(v_st[i][j - 1]) };
-            let n = if j + 1 == ny { start(north[i]) } else { start(v_st[i][j]) };
+            let e = if i + 1 == nx {
+                start(east[j].ok_or(Reject::Unfit)?)
+            } else {
+                start(h_st[j][i])
+            };
+            let s = if j == 0 {
+                end(south[i])
+            } else {
+                end(v_st[i][j - 1])
+            };
+            let n = if j + 1 == ny {
+                start(north[i])
+            } else {
+                start(v_st[i][j])
+            };
             let legs = [w, e, s, n];
             let infos: Vec<_> = legs.iter().map(|l| leg_info(&g.net, *l)).collect();
             let movements = intersection_movements(&infos);
-            let (jid, conns) = build_junction(g, JunctionKind::Intersection, "grid junction", &legs, &movements)?;
+            let (jid, conns) = build_junction(
+                g,
+                JunctionKind::Intersection,
+                "grid junction",
+                &legs,
+                &movements,
+            )?;
             let offset = (i as f64 * size / speed.max(1.0)).rem_euclid(cycle);
             signalise(g, jid, [&[w, e], &[s, n]], cycle, offset);
             for leg in legs {
@@ -753,7 +1111,11 @@ fn urban_grid(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let mut from = W;
     loop {
         let turning_here = i == turn_col && j != r1;
-        let to = if turning_here { if r1 > j { N } else { S } } else { E };
+        let to = if turning_here {
+            if r1 > j { N } else { S }
+        } else {
+            E
+        };
         push_connector(g, conn(i, j, from, to))?;
         match to {
             E if i + 1 == nx => break,
@@ -770,7 +1132,10 @@ fn urban_grid(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
             _ => {
                 let id = v_st[i][j - 1];
                 g.route_m += g.net.road(id).length_m();
-                g.net.main_route.push(RouteStep { road: id, forward: false });
+                g.net.main_route.push(RouteStep {
+                    road: id,
+                    forward: false,
+                });
                 j -= 1;
                 from = N;
             }

@@ -3,7 +3,9 @@
 
 use super::{Gen, Reject, RoadPlan};
 use crate::model::*;
-use roadworld_geom::{CubicProfile, Point2, Poly3, Pose2, ReferenceLineBuilder, angle_diff_abs, normalize_angle};
+use roadworld_geom::{
+    CubicProfile, Point2, Poly3, Pose2, ReferenceLineBuilder, angle_diff_abs, normalize_angle,
+};
 use std::f64::consts::{FRAC_PI_4, PI};
 
 /// A road end that touches a junction.
@@ -47,7 +49,11 @@ pub(crate) fn leg_info(net: &Network, leg: LegEnd) -> LegInfo {
     let pose = road.reference_line.pose(s);
     let lanes = |positive: bool, flip: bool| -> Vec<LegLane> {
         let section = &road.sections[sec];
-        let side = if positive { &section.left } else { &section.right };
+        let side = if positive {
+            &section.left
+        } else {
+            &section.right
+        };
         side.iter()
             .filter(|l| l.kind == LaneType::Driving && road.lane_width_m(sec, l.id, s) > 1e-6)
             .map(|l| {
@@ -108,12 +114,27 @@ pub(crate) fn intersection_movements(infos: &[LegInfo]) -> Vec<Movement> {
             let (ni, no) = (a.incoming.len(), b.outgoing.len());
             if turn.abs() < FRAC_PI_4 {
                 for k in 0..ni.min(no) {
-                    out.push(Movement { from: i, from_lane: k, to: j, to_lane: k });
+                    out.push(Movement {
+                        from: i,
+                        from_lane: k,
+                        to: j,
+                        to_lane: k,
+                    });
                 }
             } else if turn < 0.0 {
-                out.push(Movement { from: i, from_lane: ni - 1, to: j, to_lane: no - 1 });
+                out.push(Movement {
+                    from: i,
+                    from_lane: ni - 1,
+                    to: j,
+                    to_lane: no - 1,
+                });
             } else {
-                out.push(Movement { from: i, from_lane: 0, to: j, to_lane: 0 });
+                out.push(Movement {
+                    from: i,
+                    from_lane: 0,
+                    to: j,
+                    to_lane: 0,
+                });
             }
         }
     }
@@ -162,10 +183,16 @@ pub(crate) fn build_junction(
         let width = if (la.width_m - lb.width_m).abs() < 1e-9 {
             CubicProfile::constant(la.width_m)
         } else {
-            CubicProfile::new(vec![Poly3::hermite(0.0, len, la.width_m, 0.0, lb.width_m, 0.0)])?
+            CubicProfile::new(vec![Poly3::hermite(
+                0.0, len, la.width_m, 0.0, lb.width_m, 0.0,
+            )])?
         };
-        let no_mark =
-            vec![RoadMark { s_offset_m: 0.0, kind: MarkKind::None, color: MarkColor::White, width_m: 0.0 }];
+        let no_mark = vec![RoadMark {
+            s_offset_m: 0.0,
+            kind: MarkKind::None,
+            color: MarkColor::White,
+            width_m: 0.0,
+        }];
         let section = LaneSection {
             s_m: 0.0,
             left: Vec::new(),
@@ -190,7 +217,11 @@ pub(crate) fn build_junction(
         };
         let turn = normalize_angle(end.heading_rad - start.heading_rad);
         let speed = a.speed_limit_mps.min(b.speed_limit_mps);
-        let speed = if turn.abs() > FRAC_PI_4 { speed.min(30.0 / 3.6) } else { speed };
+        let speed = if turn.abs() > FRAC_PI_4 {
+            speed.min(30.0 / 3.6)
+        } else {
+            speed
+        };
         let elevation = CubicProfile::new(vec![Poly3::linear(0.0, a.z_m, (b.z_m - a.z_m) / len)])?;
         let id = g.add_road(RoadPlan {
             name: format!("{name} connector {k}"),
@@ -202,8 +233,14 @@ pub(crate) fn build_junction(
             speed_limit_mps: speed,
         });
         let r = &mut g.net.roads[id.index()];
-        r.predecessor = Some(Link::Road { road: legs[m.from].road, contact: legs[m.from].contact });
-        r.successor = Some(Link::Road { road: legs[m.to].road, contact: legs[m.to].contact });
+        r.predecessor = Some(Link::Road {
+            road: legs[m.from].road,
+            contact: legs[m.from].contact,
+        });
+        r.successor = Some(Link::Road {
+            road: legs[m.to].road,
+            contact: legs[m.to].contact,
+        });
         connections.push(Connection {
             id: k as u32,
             incoming: legs[m.from].road,
@@ -241,14 +278,27 @@ fn s_near_end(road: &Road, contact: ContactPoint, back_m: f64) -> f64 {
 }
 
 /// Places a signal for traffic entering the junction on `leg`, at the kerb on its right.
-pub(crate) fn add_entry_signal(g: &mut Gen<'_>, leg: LegEnd, kind: SignalKind, controller: Option<ControllerId>) -> SignalId {
+pub(crate) fn add_entry_signal(
+    g: &mut Gen<'_>,
+    leg: LegEnd,
+    kind: SignalKind,
+    controller: Option<ControllerId>,
+) -> SignalId {
     let id = g.new_signal_id();
     let road = &mut g.net.roads[leg.road.index()];
     let s = s_near_end(road, leg.contact, 1.0);
     let (right, left) = road.edges_t(s);
     let sec = road.section_index(s);
-    let n_right = road.sections[sec].right.iter().filter(|l| l.kind == LaneType::Driving).count() as i32;
-    let n_left = road.sections[sec].left.iter().filter(|l| l.kind == LaneType::Driving).count() as i32;
+    let n_right = road.sections[sec]
+        .right
+        .iter()
+        .filter(|l| l.kind == LaneType::Driving)
+        .count() as i32;
+    let n_left = road.sections[sec]
+        .left
+        .iter()
+        .filter(|l| l.kind == LaneType::Driving)
+        .count() as i32;
     let (t, forward, lanes) = match leg.contact {
         ContactPoint::End => (right + 0.3, true, (-n_right.max(1), -1)),
         ContactPoint::Start => (left - 0.3, false, (1, n_left.max(1))),
@@ -257,7 +307,16 @@ pub(crate) fn add_entry_signal(g: &mut Gen<'_>, leg: LegEnd, kind: SignalKind, c
         SignalKind::TrafficLight | SignalKind::PedestrianLight => 2.5,
         _ => 1.8,
     };
-    road.signals.push(Signal { id, kind, s_m: s, t_m: t, z_offset_m, facing_forward: forward, controller, valid_lanes: lanes });
+    road.signals.push(Signal {
+        id,
+        kind,
+        s_m: s,
+        t_m: t,
+        z_offset_m,
+        facing_forward: forward,
+        controller,
+        valid_lanes: lanes,
+    });
     id
 }
 
@@ -270,7 +329,17 @@ pub(crate) fn add_crosswalk(g: &mut Gen<'_>, leg: LegEnd) {
         return;
     }
     let sec = road.section_index(s);
-    let carriage = |lanes: &[Lane]| lanes.iter().take_while(|l| matches!(l.kind, LaneType::Driving | LaneType::Median | LaneType::Biking | LaneType::Parking)).count() as i32;
+    let carriage = |lanes: &[Lane]| {
+        lanes
+            .iter()
+            .take_while(|l| {
+                matches!(
+                    l.kind,
+                    LaneType::Driving | LaneType::Median | LaneType::Biking | LaneType::Parking
+                )
+            })
+            .count() as i32
+    };
     let nr = carriage(&road.sections[sec].right);
     let nl = carriage(&road.sections[sec].left);
     let tr = road.lane_borders_t(sec, -nr, s).1;
@@ -293,7 +362,13 @@ pub(crate) fn add_crosswalk(g: &mut Gen<'_>, leg: LegEnd) {
 }
 
 /// Traffic lights on every incoming leg, in two groups switching in turn.
-pub(crate) fn signalise(g: &mut Gen<'_>, jid: JunctionId, groups: [&[LegEnd]; 2], cycle_s: f64, offset_s: f64) {
+pub(crate) fn signalise(
+    g: &mut Gen<'_>,
+    jid: JunctionId,
+    groups: [&[LegEnd]; 2],
+    cycle_s: f64,
+    offset_s: f64,
+) {
     let amber_s = 3.0;
     let all_red_s = 2.0;
     let green_s = 0.5 * cycle_s - amber_s - all_red_s;
@@ -317,25 +392,56 @@ pub(crate) fn signalise(g: &mut Gen<'_>, jid: JunctionId, groups: [&[LegEnd]; 2]
             green_s,
             amber_s,
         };
-        g.net.controllers.push(Controller { id: cid, junction: jid, signals, timing });
+        g.net.controllers.push(Controller {
+            id: cid,
+            junction: jid,
+            signals,
+            timing,
+        });
         g.net.junctions[jid.index()].controllers.push(cid);
     }
 }
 
 /// Stop or yield signs on the minor legs, and priorities major over minor.
-pub(crate) fn give_way(g: &mut Gen<'_>, jid: JunctionId, major: &[LegEnd], minor: &[LegEnd], stop: bool) {
+pub(crate) fn give_way(
+    g: &mut Gen<'_>,
+    jid: JunctionId,
+    major: &[LegEnd],
+    minor: &[LegEnd],
+    stop: bool,
+) {
     for leg in minor {
         if leg_info(&g.net, *leg).incoming.is_empty() {
             continue;
         }
-        add_entry_signal(g, *leg, if stop { SignalKind::Stop } else { SignalKind::Yield }, None);
+        add_entry_signal(
+            g,
+            *leg,
+            if stop {
+                SignalKind::Stop
+            } else {
+                SignalKind::Yield
+            },
+            None,
+        );
         for m in major {
-            g.net.junctions[jid.index()].priorities.push(Priority { high: m.road, low: leg.road });
+            g.net.junctions[jid.index()].priorities.push(Priority {
+                high: m.road,
+                low: leg.road,
+            });
         }
     }
 }
 
 /// The connector of the first movement from leg `from` to leg `to`.
-pub(crate) fn connector_for(movements: &[Movement], connectors: &[RoadId], from: usize, to: usize) -> Option<RoadId> {
-    movements.iter().position(|m| m.from == from && m.to == to).map(|i| connectors[i])
+pub(crate) fn connector_for(
+    movements: &[Movement],
+    connectors: &[RoadId],
+    from: usize,
+    to: usize,
+) -> Option<RoadId> {
+    movements
+        .iter()
+        .position(|m| m.from == from && m.to == to)
+        .map(|i| connectors[i])
 }

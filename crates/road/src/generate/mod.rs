@@ -32,8 +32,14 @@ pub use params::ParamError;
 pub enum GenError {
     #[error("invalid road parameters: {0}")]
     Params(#[from] ParamError),
-    #[error("no room to grow the route after {backtracks} backtracks (route reached {reached_m:.0} of {target_m:.0} m)")]
-    NoRoom { backtracks: u32, reached_m: f64, target_m: f64 },
+    #[error(
+        "no room to grow the route after {backtracks} backtracks (route reached {reached_m:.0} of {target_m:.0} m)"
+    )]
+    NoRoom {
+        backtracks: u32,
+        reached_m: f64,
+        target_m: f64,
+    },
 }
 
 /// Why a block could not be placed (the generator then tries another).
@@ -52,12 +58,25 @@ impl From<GeomError> for Reject {
 
 pub(crate) type Rng = ChaCha8Rng;
 
+/// The general direction the main route travels in.
+const COURSE_RAD: f64 = 0.0;
+/// How far the route's heading may turn away from its course at a block boundary.
+const MAX_COURSE_DEVIATION_RAD: f64 = 1.75;
+
 pub(crate) fn uniform(rng: &mut Rng, r: RangeF) -> f64 {
-    if r.max > r.min { rng.random_range(r.min..=r.max) } else { r.min }
+    if r.max > r.min {
+        rng.random_range(r.min..=r.max)
+    } else {
+        r.min
+    }
 }
 
 pub(crate) fn uniform_u(rng: &mut Rng, r: RangeU) -> u32 {
-    if r.max > r.min { rng.random_range(r.min..=r.max) } else { r.min }
+    if r.max > r.min {
+        rng.random_range(r.min..=r.max)
+    } else {
+        r.min
+    }
 }
 
 pub(crate) fn chance(rng: &mut Rng, p: f64) -> bool {
@@ -169,8 +188,16 @@ pub fn generate(params: &RoadParams, seed: u64) -> Result<Network, GenError> {
     };
     // The entry road: a straight from the origin.
     let mut b = roadworld_geom::ReferenceLineBuilder::new(Pose2::new(0.0, 0.0, 0.0));
-    b.line(60.0).map_err(|_| GenError::NoRoom { backtracks: 0, reached_m: 0.0, target_m: params.length_m })?;
-    let line = b.build().map_err(|_| GenError::NoRoom { backtracks: 0, reached_m: 0.0, target_m: params.length_m })?;
+    b.line(60.0).map_err(|_| GenError::NoRoom {
+        backtracks: 0,
+        reached_m: 0.0,
+        target_m: params.length_m,
+    })?;
+    let line = b.build().map_err(|_| GenError::NoRoom {
+        backtracks: 0,
+        reached_m: 0.0,
+        target_m: params.length_m,
+    })?;
     let mut sections = SectionsBuilder::new();
     sections.uniform(0.0, &g.open.xs);
     let id = g.add_road(RoadPlan {
@@ -204,7 +231,10 @@ pub(crate) fn class_index(c: RoadClass) -> usize {
 pub(crate) fn speed_limit(cp: &ClassParams, rng: &mut Rng) -> f64 {
     // Round to 10 km/h, as signs are.
     let kph = (uniform(rng, cp.speed_limit_kph) / 10.0).round() * 10.0;
-    kph.clamp(cp.speed_limit_kph.min, cp.speed_limit_kph.max.max(cp.speed_limit_kph.min)) / 3.6
+    kph.clamp(
+        cp.speed_limit_kph.min,
+        cp.speed_limit_kph.max.max(cp.speed_limit_kph.min),
+    ) / 3.6
 }
 
 fn optional_width(rng: &mut Rng, r: RangeF) -> Option<f64> {
@@ -237,7 +267,11 @@ pub(crate) fn class_cross_section(
     if let Some(sw) = optional_width(rng, cp.sidewalk_width_m) {
         outer.push((LaneType::Sidewalk, sw));
     }
-    let side = SideLayout { median_m: median, driving_m: vec![w; n], outer };
+    let side = SideLayout {
+        median_m: median,
+        driving_m: vec![w; n],
+        outer,
+    };
     let center_mark = if median > 0.0 {
         (MarkKind::None, MarkColor::White)
     } else if class == RoadClass::Urban && n >= 2 {
@@ -247,7 +281,11 @@ pub(crate) fn class_cross_section(
     } else {
         (MarkKind::Broken, MarkColor::White)
     };
-    CrossSection { right: side.clone(), left: side, center_mark }
+    CrossSection {
+        right: side.clone(),
+        left: side,
+        center_mark,
+    }
 }
 
 impl Gen<'_> {
@@ -300,10 +338,18 @@ impl Gen<'_> {
 
     /// Links the end of `a` to the start of `b` (roads and lanes with the same ids).
     pub fn link_end_to_start(&mut self, a: RoadId, b: RoadId) {
-        self.net.roads[a.index()].successor = Some(Link::Road { road: b, contact: ContactPoint::Start });
-        self.net.roads[b.index()].predecessor = Some(Link::Road { road: a, contact: ContactPoint::End });
+        self.net.roads[a.index()].successor = Some(Link::Road {
+            road: b,
+            contact: ContactPoint::Start,
+        });
+        self.net.roads[b.index()].predecessor = Some(Link::Road {
+            road: a,
+            contact: ContactPoint::End,
+        });
         let (ra, rb) = two_mut(&mut self.net.roads, a.index(), b.index());
-        let (Some(sa), Some(sb)) = (ra.sections.last_mut(), rb.sections.first_mut()) else { return };
+        let (Some(sa), Some(sb)) = (ra.sections.last_mut(), rb.sections.first_mut()) else {
+            return;
+        };
         let la = ra.reference_line.length_m() - sa.s_m;
         for lane in sa.left.iter_mut().chain(sa.right.iter_mut()) {
             if lane.width.value(la) <= 1e-9 {
@@ -321,7 +367,10 @@ impl Gen<'_> {
 
     pub fn route_push(&mut self, id: RoadId) {
         self.route_m += self.net.roads[id.index()].length_m();
-        self.net.main_route.push(RouteStep { road: id, forward: true });
+        self.net.main_route.push(RouteStep {
+            road: id,
+            forward: true,
+        });
     }
 
     /// Makes road `id`'s end the open end (its last section's layout).
@@ -404,13 +453,25 @@ impl Gen<'_> {
         let mut stack: Vec<(Checkpoint, u32)> = Vec::new();
         let mut tries = 0u32;
         let mut backtracks = 0u32;
-        while self.route_m < self.p.length_m {
+        let block_cap = self.p.max_blocks.map_or(usize::MAX, |b| b as usize);
+        while self.route_m < self.p.length_m && stack.len() < block_cap {
             let depth = stack.len() as u64;
             let mut rng = stream(seed, &[depth, u64::from(tries), u64::from(backtracks)]);
             let cp = self.checkpoint();
             self.piece = stack.len() as u32 + 1;
-            let placed = blocks::place_block(self, &mut rng)
-                .and_then(|()| if self.occ.piece_overlaps(self.piece, cp.open.pose.point()) { Err(Reject::Overlap) } else { Ok(()) });
+            let placed = blocks::place_block(self, &mut rng).and_then(|()| {
+                // Keep the route heading roughly along its course so that long routes travel
+                // instead of curling up and boxing themselves in.
+                if roadworld_geom::angle_diff_abs(self.open.pose.heading_rad, COURSE_RAD)
+                    > MAX_COURSE_DEVIATION_RAD
+                {
+                    Err(Reject::Unfit)
+                } else if self.occ.piece_overlaps(self.piece, cp.open.pose.point()) {
+                    Err(Reject::Overlap)
+                } else {
+                    Ok(())
+                }
+            });
             match placed {
                 Ok(()) => {
                     stack.push((cp, tries));

@@ -3,7 +3,7 @@
 
 use crate::model::Road;
 use roadworld_geom::Point2;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 const CELL_M: f64 = 40.0;
 /// Roads closer than this vertically are in each other's way.
@@ -13,16 +13,22 @@ pub(crate) const VERTICAL_CLEARANCE_M: f64 = 4.5;
 pub(crate) struct Disc {
     pub center: Point2,
     pub radius_m: f64,
-    pub z_m: f64,
+    /// Lowest and highest road height over the disc.
+    pub z_m: (f64, f64),
     pub piece: u32,
 }
 
-/// Discs in insertion order plus a grid for lookups. The grid is a `HashMap` used only for
+/// Vertical gap between two height ranges (negative when they overlap).
+fn vertical_gap(a: (f64, f64), b: (f64, f64)) -> f64 {
+    (a.0 - b.1).max(b.0 - a.1)
+}
+
+/// Discs in insertion order plus a grid for lookups. The grid is a hash map used only for
 /// lookups: nothing iterates it, so its order never reaches an output.
 #[derive(Debug, Default)]
 pub(crate) struct Occupancy {
     discs: Vec<Disc>,
-    grid: HashMap<(i32, i32), Vec<u32>>,
+    grid: FxHashMap<(i32, i32), Vec<u32>>,
 }
 
 fn cell(p: Point2) -> (i32, i32) {
@@ -39,8 +45,14 @@ impl Occupancy {
     }
 
     fn cells_of(d: &Disc) -> impl Iterator<Item = (i32, i32)> {
-        let lo = cell(Point2::new(d.center.x - d.radius_m, d.center.y - d.radius_m));
-        let hi = cell(Point2::new(d.center.x + d.radius_m, d.center.y + d.radius_m));
+        let lo = cell(Point2::new(
+            d.center.x - d.radius_m,
+            d.center.y - d.radius_m,
+        ));
+        let hi = cell(Point2::new(
+            d.center.x + d.radius_m,
+            d.center.y + d.radius_m,
+        ));
         (lo.0..=hi.0).flat_map(move |x| (lo.1..=hi.1).map(move |y| (x, y)))
     }
 
@@ -56,17 +68,25 @@ impl Occupancy {
     pub fn add_road(&mut self, road: &Road, piece: u32) {
         let len = road.length_m();
         let (r0, l0) = road.edges_t(0.0);
-        let step = ((l0 - r0) * 0.5).clamp(1.5, 6.0);
+        let step = (l0 - r0).clamp(3.0, 12.0);
         let n = ((len / step).ceil() as usize).max(1);
         for k in 0..=n {
             let s = len * k as f64 / n as f64;
             let (r, l) = road.edges_t(s);
             let mid = 0.5 * (r + l);
             let half = 0.5 * (l - r);
+            let mut z = (f64::MAX, f64::MIN);
+            for ds in [-0.5 * step, 0.0, 0.5 * step] {
+                let sz = (s + ds).clamp(0.0, len);
+                for t in [r, l] {
+                    let h = road.z_at(sz, t);
+                    z = (z.0.min(h), z.1.max(h));
+                }
+            }
             self.push(Disc {
                 center: road.point_at(s, mid),
                 radius_m: (half * half + (0.5 * step) * (0.5 * step)).sqrt(),
-                z_m: road.z_at(s, mid),
+                z_m: z,
                 piece,
             });
         }
@@ -99,7 +119,12 @@ impl Occupancy {
 
     /// Whether a circle is clear of every road.
     pub fn is_free(&self, center: Point2, radius_m: f64) -> bool {
-        let probe = Disc { center, radius_m, z_m: 0.0, piece: u32::MAX };
+        let probe = Disc {
+            center,
+            radius_m,
+            z_m: (0.0, 0.0),
+            piece: u32::MAX,
+        };
         !self.hits_any_height(&probe)
     }
 
@@ -109,7 +134,7 @@ impl Occupancy {
                 v.iter().any(|&i| {
                     let o = &self.discs[i as usize];
                     consider(o)
-                        && (o.z_m - d.z_m).abs() < VERTICAL_CLEARANCE_M
+                        && vertical_gap(o.z_m, d.z_m) < VERTICAL_CLEARANCE_M
                         && (o.center - d.center).norm() < o.radius_m + d.radius_m
                 })
             })

@@ -255,6 +255,8 @@ pub struct RoadParams {
     pub urban_grid: GridParams,
     /// How many times the generator may undo a block that left no room for the next one.
     pub max_backtracks: u32,
+    /// Stop after this many blocks even if the route is shorter than `length_m`.
+    pub max_blocks: Option<u32>,
 }
 
 impl Default for RoadParams {
@@ -263,9 +265,18 @@ impl Default for RoadParams {
             length_m: 6000.0,
             traffic_side: TrafficSide::Right,
             zones: vec![
-                Zone { class: RoadClass::Motorway, share: 0.4 },
-                Zone { class: RoadClass::Rural, share: 0.3 },
-                Zone { class: RoadClass::Urban, share: 0.3 },
+                Zone {
+                    class: RoadClass::Motorway,
+                    share: 0.4,
+                },
+                Zone {
+                    class: RoadClass::Rural,
+                    share: 0.3,
+                },
+                Zone {
+                    class: RoadClass::Urban,
+                    share: 0.3,
+                },
             ],
             blocks: BlockWeights::default(),
             motorway: ClassOverrides::default(),
@@ -273,6 +284,7 @@ impl Default for RoadParams {
             urban: ClassOverrides::default(),
             urban_grid: GridParams::default(),
             max_backtracks: 400,
+            max_blocks: None,
         }
     }
 }
@@ -287,7 +299,10 @@ pub struct ParamError {
 }
 
 fn err(path: impl Into<String>, message: String) -> ParamError {
-    ParamError { path: path.into(), message }
+    ParamError {
+        path: path.into(),
+        message,
+    }
 }
 
 fn check_f(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ParamError> {
@@ -301,7 +316,10 @@ fn check_rf(path: &str, r: RangeF, lo: f64, hi: f64) -> Result<(), ParamError> {
     check_f(&format!("{path}.min"), r.min, lo, hi)?;
     check_f(&format!("{path}.max"), r.max, lo, hi)?;
     if r.min > r.max {
-        return Err(err(format!("{path}.max"), format!("must be >= min ({}), got {}", r.min, r.max)));
+        return Err(err(
+            format!("{path}.max"),
+            format!("must be >= min ({}), got {}", r.min, r.max),
+        ));
     }
     Ok(())
 }
@@ -309,11 +327,17 @@ fn check_rf(path: &str, r: RangeF, lo: f64, hi: f64) -> Result<(), ParamError> {
 fn check_ru(path: &str, r: RangeU, lo: u32, hi: u32) -> Result<(), ParamError> {
     for (name, v) in [("min", r.min), ("max", r.max)] {
         if v < lo || v > hi {
-            return Err(err(format!("{path}.{name}"), format!("must be in [{lo}, {hi}], got {v}")));
+            return Err(err(
+                format!("{path}.{name}"),
+                format!("must be in [{lo}, {hi}], got {v}"),
+            ));
         }
     }
     if r.min > r.max {
-        return Err(err(format!("{path}.max"), format!("must be >= min ({}), got {}", r.min, r.max)));
+        return Err(err(
+            format!("{path}.max"),
+            format!("must be >= min ({}), got {}", r.min, r.max),
+        ));
     }
     Ok(())
 }
@@ -344,7 +368,10 @@ impl RoadParams {
             return Err(err("zones", "needs at least one zone".into()));
         }
         if self.zones.len() > 32 {
-            return Err(err("zones", format!("at most 32 zones, got {}", self.zones.len())));
+            return Err(err(
+                "zones",
+                format!("at most 32 zones, got {}", self.zones.len()),
+            ));
         }
         for (i, z) in self.zones.iter().enumerate() {
             check_f(&format!("zones[{i}].share"), z.share, 1e-3, 1000.0)?;
@@ -371,23 +398,73 @@ impl RoadParams {
             check_f(&format!("blocks.{name}"), w, 0.0, 1000.0)?;
         }
         if b.straight + b.curve + b.s_curve + b.hills <= 0.0 {
-            return Err(err("blocks", "at least one of straight, curve, s_curve, hills must have weight > 0".into()));
+            return Err(err(
+                "blocks",
+                "at least one of straight, curve, s_curve, hills must have weight > 0".into(),
+            ));
         }
-        for (name, class) in
-            [("motorway", RoadClass::Motorway), ("rural", RoadClass::Rural), ("urban", RoadClass::Urban)]
-        {
+        for (name, class) in [
+            ("motorway", RoadClass::Motorway),
+            ("rural", RoadClass::Rural),
+            ("urban", RoadClass::Urban),
+        ] {
             let c = self.class(class);
-            check_ru(&format!("{name}.lanes_per_direction"), c.lanes_per_direction, 1, 6)?;
+            check_ru(
+                &format!("{name}.lanes_per_direction"),
+                c.lanes_per_direction,
+                1,
+                6,
+            )?;
             check_rf(&format!("{name}.lane_width_m"), c.lane_width_m, 2.5, 5.0)?;
-            check_rf(&format!("{name}.speed_limit_kph"), c.speed_limit_kph, 10.0, 150.0)?;
-            check_rf(&format!("{name}.curve_radius_m"), c.curve_radius_m, 30.0, 10_000.0)?;
-            check_rf(&format!("{name}.straight_length_m"), c.straight_length_m, 20.0, 5000.0)?;
+            check_rf(
+                &format!("{name}.speed_limit_kph"),
+                c.speed_limit_kph,
+                10.0,
+                150.0,
+            )?;
+            check_rf(
+                &format!("{name}.curve_radius_m"),
+                c.curve_radius_m,
+                30.0,
+                10_000.0,
+            )?;
+            check_rf(
+                &format!("{name}.straight_length_m"),
+                c.straight_length_m,
+                20.0,
+                5000.0,
+            )?;
             check_f(&format!("{name}.max_grade"), c.max_grade, 0.0, 0.12)?;
-            check_optional_width(&format!("{name}.median_width_m"), c.median_width_m, 0.5, 20.0)?;
-            check_optional_width(&format!("{name}.shoulder_width_m"), c.shoulder_width_m, 0.3, 4.0)?;
-            check_optional_width(&format!("{name}.bike_lane_width_m"), c.bike_lane_width_m, 1.0, 3.0)?;
-            check_optional_width(&format!("{name}.parking_lane_width_m"), c.parking_lane_width_m, 1.8, 3.5)?;
-            check_optional_width(&format!("{name}.sidewalk_width_m"), c.sidewalk_width_m, 1.0, 6.0)?;
+            check_optional_width(
+                &format!("{name}.median_width_m"),
+                c.median_width_m,
+                0.5,
+                20.0,
+            )?;
+            check_optional_width(
+                &format!("{name}.shoulder_width_m"),
+                c.shoulder_width_m,
+                0.3,
+                4.0,
+            )?;
+            check_optional_width(
+                &format!("{name}.bike_lane_width_m"),
+                c.bike_lane_width_m,
+                1.0,
+                3.0,
+            )?;
+            check_optional_width(
+                &format!("{name}.parking_lane_width_m"),
+                c.parking_lane_width_m,
+                1.8,
+                3.5,
+            )?;
+            check_optional_width(
+                &format!("{name}.sidewalk_width_m"),
+                c.sidewalk_width_m,
+                1.0,
+                6.0,
+            )?;
             for (f, v) in [
                 ("trees_per_km", c.trees_per_km),
                 ("poles_per_km", c.poles_per_km),
@@ -402,8 +479,14 @@ impl RoadParams {
         check_ru("urban_grid.rows", g.rows, 1, 12)?;
         check_rf("urban_grid.block_size_m", g.block_size_m, 60.0, 500.0)?;
         check_rf("urban_grid.signal_cycle_s", g.signal_cycle_s, 20.0, 240.0)?;
+        if self.max_blocks == Some(0) {
+            return Err(err("max_blocks", "must be >= 1".into()));
+        }
         if self.max_backtracks > 100_000 {
-            return Err(err("max_backtracks", format!("must be <= 100000, got {}", self.max_backtracks)));
+            return Err(err(
+                "max_backtracks",
+                format!("must be <= 100000, got {}", self.max_backtracks),
+            ));
         }
         Ok(())
     }
@@ -423,8 +506,10 @@ mod tests {
         let mut p = RoadParams::default();
         p.rural.lane_width_m = Some(RangeF::new(3.0, 9.0));
         assert_eq!(p.validate().unwrap_err().path, "rural.lane_width_m.max");
-        let mut p = RoadParams::default();
-        p.length_m = f64::NAN;
+        let p = RoadParams {
+            length_m: f64::NAN,
+            ..RoadParams::default()
+        };
         assert_eq!(p.validate().unwrap_err().path, "length_m");
         let mut p = RoadParams::default();
         p.urban_grid.rows = RangeU::new(3, 2);
