@@ -70,10 +70,15 @@ fn lane_samples_csv(net: &Network) -> String {
 }
 
 fn check_seed(spec: &ScenarioSpec, spec_path: &Path, seed: u64) -> Result<()> {
-    let net = generate(&spec.road, seed).with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
+    let net = generate(&spec.road, seed)
+        .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
     let violations = check_invariants(&net);
     if let Some(v) = violations.first() {
-        bail!("{}: seed {seed}: the network breaks {} invariant(s), first: {v}", spec_path.display(), violations.len());
+        bail!(
+            "{}: seed {seed}: the network breaks {} invariant(s), first: {v}",
+            spec_path.display(),
+            violations.len()
+        );
     }
     Ok(())
 }
@@ -179,11 +184,22 @@ fn run(cli: Cli) -> Result<()> {
                     // failure anywhere writes nothing; then build and write in small chunks
                     // to keep memory flat.
                     let seeds: Vec<u64> = (seed..seed + n).collect();
-                    seeds.par_iter().try_for_each(|&sd| check_seed(&spec, &spec_path, sd))?;
+                    seeds
+                        .par_iter()
+                        .try_for_each(|&sd| check_seed(&spec, &spec_path, sd))?;
                     for chunk in seeds.chunks(16) {
                         let built: Vec<Outputs> = chunk
                             .par_iter()
-                            .map(|&sd| build(&spec, &spec_path, sd, &out.join(format!("seed-{sd}")), !no_preview, lane_samples))
+                            .map(|&sd| {
+                                build(
+                                    &spec,
+                                    &spec_path,
+                                    sd,
+                                    &out.join(format!("seed-{sd}")),
+                                    !no_preview,
+                                    lane_samples,
+                                )
+                            })
                             .collect::<Result<_>>()?;
                         for o in &built {
                             write_all(o)?;
