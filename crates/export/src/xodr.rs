@@ -175,7 +175,7 @@ fn write_link(x: &mut Xml, tag: &str, link: &Link) {
     }
 }
 
-fn write_lane(x: &mut Xml, lane: &Lane) {
+fn write_lane(x: &mut Xml, lane: &Lane, road_speed_mps: Option<f64>) {
     x.open(
         "lane",
         &[
@@ -215,7 +215,8 @@ fn write_lane(x: &mut Xml, lane: &Lane) {
             ],
         );
     }
-    if let Some(v) = lane.speed_limit_mps {
+    let driving = lane.kind == LaneType::Driving;
+    if let Some(v) = lane.speed_limit_mps.or(road_speed_mps.filter(|_| driving)) {
         x.empty(
             "speed",
             &[("sOffset", txt("0")), ("max", num(v)), ("unit", txt("m/s"))],
@@ -452,17 +453,17 @@ fn write_road(x: &mut Xml, road: &Road, rule: &str) {
         if !sec.left.is_empty() {
             x.open("left", &[]);
             for lane in sec.left.iter().rev() {
-                write_lane(x, lane);
+                write_lane(x, lane, Some(road.speed_limit_mps));
             }
             x.close("left");
         }
         x.open("center", &[]);
-        write_lane(x, &sec.center);
+        write_lane(x, &sec.center, None);
         x.close("center");
         if !sec.right.is_empty() {
             x.open("right", &[]);
             for lane in &sec.right {
-                write_lane(x, lane);
+                write_lane(x, lane, Some(road.speed_limit_mps));
             }
             x.close("right");
         }
@@ -535,6 +536,19 @@ pub fn to_xodr(net: &Network) -> String {
                 &[("signalId", int(sid.0)), ("type", txt("trafficLight"))],
             );
         }
+        // The fixed-time programme (OpenDRIVE has no element for it), seconds in the cycle.
+        let t = &c.timing;
+        let programme = format!(
+            "cycle_s={};green_start_s={};green_s={};amber_s={}",
+            t.cycle_s, t.green_start_s, t.green_s, t.amber_s
+        );
+        x.empty(
+            "userData",
+            &[
+                ("code", txt("roadworld:fixedTimePhase")),
+                ("value", txt(&programme)),
+            ],
+        );
         x.close("controller");
     }
     for j in &net.junctions {

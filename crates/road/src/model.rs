@@ -335,7 +335,8 @@ pub struct Road {
     pub lane_offset: CubicProfile,
     /// Height of the reference line, in absolute `s`.
     pub elevation: CubicProfile,
-    /// Roll angle about the reference line (radians, positive: right side down).
+    /// Roll angle of the cross-section about the reference line (radians; positive: the
+    /// road falls to the right, as in OpenDRIVE).
     pub superelevation: CubicProfile,
     pub sections: Vec<LaneSection>,
     pub predecessor: Option<Link>,
@@ -468,7 +469,7 @@ impl Road {
     }
     /// Height of the road surface at `(s, t)`.
     pub fn z_at(&self, s_m: f64, t_m: f64) -> f64 {
-        self.elevation.value(s_m) - t_m * self.superelevation.value(s_m).tan()
+        self.elevation.value(s_m) + t_m * self.superelevation.value(s_m).tan()
     }
     /// World position of `(s, t)`.
     pub fn point_at(&self, s_m: f64, t_m: f64) -> Point2 {

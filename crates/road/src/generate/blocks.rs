@@ -11,7 +11,7 @@ use crate::model::*;
 use crate::xsection::{CrossSection, SectionsBuilder, SideLayout};
 use rand::RngExt;
 use roadworld_geom::{
-    CubicProfile, Point2, Poly3, Pose2, ReferenceLine, ReferenceLineBuilder, Vector2,
+    CubicProfile, Point2, Poly3, Pose2, ReferenceLine, ReferenceLineBuilder, SegmentKind, Vector2,
 };
 use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
@@ -146,13 +146,14 @@ fn side_road(
         line,
         sections: uniform_sections(xs),
         elevation: flat(z),
+        superelevation: CubicProfile::zero(),
         speed_limit_mps: speed,
     })
 }
 
 fn transition(g: &mut Gen<'_>, rng: &mut Rng, class: RoadClass) -> Result<(), Reject> {
     let cp = g.cp(class);
-    let new_xs = class_cross_section(class, &cp, rng, None);
+    let new_xs = class_cross_section(class, &cp, rng, None, g.p.centre_line_color);
     let old = g.open.xs.clone();
     let taper = 150.0;
     let mut sections = SectionsBuilder::new();
@@ -190,6 +191,54 @@ fn max_turn(class: RoadClass) -> f64 {
     }
 }
 
+/// Banking that follows the curvature through the clothoids: towards the inside of the
+/// curve, half of what would balance the lateral acceleration at the speed limit, capped.
+fn bank_profile(
+    line: &ReferenceLine,
+    speed_mps: f64,
+    max_rad: f64,
+) -> Result<CubicProfile, Reject> {
+    let bank = |k: f64| -(k.signum()) * (speed_mps * speed_mps * k.abs() / 9.81 * 0.5).min(max_rad);
+    let pieces = line
+        .segments()
+        .iter()
+        .map(|seg| {
+            let (k0, k1) = match seg.kind {
+                SegmentKind::Arc { curvature_per_m } => (curvature_per_m, curvature_per_m),
+                SegmentKind::Spiral {
+                    curv_start_per_m,
+                    curv_end_per_m,
+                } => (curv_start_per_m, curv_end_per_m),
+                SegmentKind::Line | SegmentKind::ParamPoly3 { .. } => (0.0, 0.0),
+            };
+            Poly3::hermite(seg.s_m, seg.length_m, bank(k0), 0.0, bank(k1), 0.0)
+        })
+        .collect();
+    Ok(CubicProfile::new(pieces)?)
+}
+
+fn max_bank_rad(class: RoadClass) -> f64 {
+    match class {
+        RoadClass::Motorway | RoadClass::Rural => 0.06,
+        RoadClass::Urban => 0.0,
+    }
+}
+
+/// Extends the route with a curved road: banked, and (on country roads) with a no-overtaking
+/// centre line.
+fn extend_curved(g: &mut Gen<'_>, name: &str, line: ReferenceLine) -> Result<(), Reject> {
+    let mut xs = g.open.xs.clone();
+    if g.open.class == RoadClass::Rural && xs.center_mark.0 == MarkKind::Broken {
+        xs.center_mark.0 = MarkKind::SolidSolid;
+    }
+    let mut sections = SectionsBuilder::new();
+    sections.uniform(0.0, &xs);
+    let bank = bank_profile(&line, g.open.speed_limit_mps, max_bank_rad(g.open.class))?;
+    let z = g.open.z_m;
+    g.extend_banked(name, line, sections, flat(z), bank);
+    Ok(())
+}
+
 fn curve(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let cp = g.cp(g.open.class);
     let angle = rng.random_range(0.25..max_turn(g.open.class)) * sign(rng);
@@ -197,9 +246,7 @@ fn curve(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let mut b = ReferenceLineBuilder::new(g.open.pose);
     b.turn(angle, radius, (0.2 * radius).clamp(10.0, 150.0))?
         .line(20.0)?;
-    let z = g.open.z_m;
-    g.extend("curve", b.build()?, flat(z));
-    Ok(())
+    extend_curved(g, "curve", b.build()?)
 }
 
 fn s_curve(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
@@ -212,9 +259,7 @@ fn s_curve(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
         .line(rng.random_range(10.0..60.0))?
         .turn(-angle, radius, spiral)?
         .line(20.0)?;
-    let z = g.open.z_m;
-    g.extend("s-curve", b.build()?, flat(z));
-    Ok(())
+    extend_curved(g, "s-curve", b.build()?)
 }
 
 fn hills(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
@@ -296,7 +341,13 @@ fn bridge(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let grade = cp.max_grade.clamp(0.02, 0.06);
     let ramp = (1.5 * clearance / grade).ceil();
     let rural = g.cp(RoadClass::Rural);
-    let cross_xs = class_cross_section(RoadClass::Rural, &rural, rng, Some(1));
+    let cross_xs = class_cross_section(
+        RoadClass::Rural,
+        &rural,
+        rng,
+        Some(1),
+        g.p.centre_line_color,
+    );
     let cross_speed = speed_limit(&rural, rng);
     let route_half = g.open.xs.half_width_m();
     let cross_half = cross_xs.half_width_m();
@@ -354,6 +405,7 @@ fn bridge(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
             line: cross,
             sections: uniform_sections(&cross_xs),
             elevation,
+            superelevation: CubicProfile::zero(),
             speed_limit_mps: cross_speed,
         });
         g.net.roads[id.index()].bridges.push(Bridge {
@@ -535,6 +587,7 @@ fn on_ramp(g: &mut Gen<'_>, rng: &mut Rng, merge: bool) -> Result<(), Reject> {
         line: b_line,
         sections: sections.build(),
         elevation: flat(z),
+        superelevation: CubicProfile::zero(),
         speed_limit_mps: speed,
     });
     let theta = 0.12;
@@ -621,7 +674,7 @@ fn junction(g: &mut Gen<'_>, rng: &mut Rng, four_way: bool) -> Result<(), Reject
     let class = g.open.class;
     let cp = g.cp(class);
     let main_xs = g.open.xs.clone();
-    let side_xs = class_cross_section(class, &cp, rng, Some(1));
+    let side_xs = class_cross_section(class, &cp, rng, Some(1), g.p.centre_line_color);
     let margin = if class == RoadClass::Urban { 3.0 } else { 6.0 };
     let h = main_xs.half_width_m().max(side_xs.half_width_m()) + margin;
     let p0 = g.open.pose;
@@ -654,9 +707,9 @@ fn junction(g: &mut Gen<'_>, rng: &mut Rng, four_way: bool) -> Result<(), Reject
             side_xs.clone()
         };
         let len = if is_exit {
-            rng.random_range(30.0..60.0)
+            rng.random_range(90.0..140.0)
         } else {
-            rng.random_range(50.0..130.0)
+            rng.random_range(40.0..90.0)
         };
         let speed = if *d == 0.0 {
             g.open.speed_limit_mps
@@ -745,7 +798,7 @@ fn roundabout(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
         center_mark: (MarkKind::Solid, MarkColor::White),
     };
     let r_out = r_in + ring_w * ring_lanes as f64 + 0.5;
-    let leg_xs = class_cross_section(class, &cp, rng, Some(1));
+    let leg_xs = class_cross_section(class, &cp, rng, Some(1), g.p.centre_line_color);
     let entry_xs = g.open.xs.clone();
     let r_leg = r_out + entry_xs.half_width_m().max(leg_xs.half_width_m()) + 4.0;
     let p0 = g.open.pose;
@@ -827,9 +880,9 @@ fn roundabout(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
         let start = o + unit(*phi) * r_leg;
         let is_exit = k == exit_k;
         let len = if is_exit {
-            rng.random_range(30.0..60.0)
+            rng.random_range(90.0..140.0)
         } else {
-            rng.random_range(50.0..120.0)
+            rng.random_range(40.0..90.0)
         };
         let xs = if is_exit { &entry_xs } else { &leg_xs };
         let speed = g.open.speed_limit_mps;
@@ -917,7 +970,7 @@ fn urban_grid(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let size = uniform(rng, gp.block_size_m);
     let cycle = uniform(rng, gp.signal_cycle_s);
     let main_xs = g.open.xs.clone();
-    let street_xs = class_cross_section(RoadClass::Urban, &cp, rng, Some(1));
+    let street_xs = class_cross_section(RoadClass::Urban, &cp, rng, Some(1), g.p.centre_line_color);
     let h = main_xs.half_width_m().max(street_xs.half_width_m()) + 3.0;
     if size - 2.0 * h < 30.0 {
         return Err(Reject::Unfit);
@@ -983,7 +1036,8 @@ fn urban_grid(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let mut exit_road = None;
     for j in 0..ny {
         if j != r0 {
-            let len = stub_len(rng);
+            // Short on the way in: the previous block ends just behind.
+            let len = rng.random_range(25.0..45.0);
             let line = straight_line(pose_at(node(0, j) - ex * (h + len), hx), len)?;
             west[j] = Some(side_road(
                 g,
@@ -997,7 +1051,7 @@ fn urban_grid(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
         }
         let is_exit = j == exit_row;
         let len = if is_exit {
-            rng.random_range(30.0..60.0)
+            rng.random_range(90.0..140.0)
         } else {
             stub_len(rng)
         };

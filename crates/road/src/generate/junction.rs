@@ -230,6 +230,7 @@ pub(crate) fn build_junction(
             line,
             sections: vec![section],
             elevation,
+            superelevation: CubicProfile::zero(),
             speed_limit_mps: speed,
         });
         let r = &mut g.net.roads[id.index()];
@@ -369,6 +370,8 @@ pub(crate) fn signalise(
     cycle_s: f64,
     offset_s: f64,
 ) {
+    // Real controllers run whole-second cycles.
+    let cycle_s = cycle_s.round().max(20.0);
     let amber_s = 3.0;
     let all_red_s = 2.0;
     let green_s = 0.5 * cycle_s - amber_s - all_red_s;

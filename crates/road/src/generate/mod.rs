@@ -32,6 +32,9 @@ pub use params::ParamError;
 pub enum GenError {
     #[error("invalid road parameters: {0}")]
     Params(#[from] ParamError),
+    /// Only checked in debug builds (tests); release builds trust the tested generator.
+    #[error("the generated network breaks {count} invariant(s), first: {first}")]
+    Invariants { count: usize, first: String },
     #[error(
         "no room to grow the route after {backtracks} backtracks (route reached {reached_m:.0} of {target_m:.0} m)"
     )]
@@ -119,6 +122,7 @@ pub(crate) struct RoadPlan {
     pub line: ReferenceLine,
     pub sections: Vec<LaneSection>,
     pub elevation: CubicProfile,
+    pub superelevation: CubicProfile,
     pub speed_limit_mps: f64,
 }
 
@@ -160,7 +164,7 @@ pub fn generate(params: &RoadParams, seed: u64) -> Result<Network, GenError> {
     let first_class = params.zones[0].class;
     let mut rng = stream(seed, &[0xC1A55]);
     let cp = &classes[class_index(first_class)];
-    let xs = class_cross_section(first_class, cp, &mut rng, None);
+    let xs = class_cross_section(first_class, cp, &mut rng, None, params.centre_line_color);
     let speed = speed_limit(cp, &mut rng);
     let mut g = Gen {
         p: params,
@@ -207,6 +211,7 @@ pub fn generate(params: &RoadParams, seed: u64) -> Result<Network, GenError> {
         line,
         sections: sections.build(),
         elevation: CubicProfile::constant(0.0),
+        superelevation: CubicProfile::zero(),
         speed_limit_mps: speed,
     });
     g.route_push(id);
@@ -216,6 +221,15 @@ pub fn generate(params: &RoadParams, seed: u64) -> Result<Network, GenError> {
     let mut net = g.net;
     if params.traffic_side == TrafficSide::Left {
         net = crate::mirror::mirrored_for_left_hand_traffic(&net);
+    }
+    if cfg!(debug_assertions) {
+        let v = crate::invariants::check_invariants(&net);
+        if let Some(first) = v.first() {
+            return Err(GenError::Invariants {
+                count: v.len(),
+                first: first.to_string(),
+            });
+        }
     }
     Ok(net)
 }
@@ -247,6 +261,7 @@ pub(crate) fn class_cross_section(
     cp: &ClassParams,
     rng: &mut Rng,
     lanes: Option<usize>,
+    centre_color: MarkColor,
 ) -> CrossSection {
     let n = lanes.unwrap_or_else(|| uniform_u(rng, cp.lanes_per_direction) as usize);
     let w = (uniform(rng, cp.lane_width_m) * 20.0).round() / 20.0;
@@ -275,11 +290,11 @@ pub(crate) fn class_cross_section(
     let center_mark = if median > 0.0 {
         (MarkKind::None, MarkColor::White)
     } else if class == RoadClass::Urban && n >= 2 {
-        (MarkKind::SolidSolid, MarkColor::White)
+        (MarkKind::SolidSolid, centre_color)
     } else if class == RoadClass::Urban {
-        (MarkKind::Solid, MarkColor::White)
+        (MarkKind::Solid, centre_color)
     } else {
-        (MarkKind::Broken, MarkColor::White)
+        (MarkKind::Broken, centre_color)
     };
     CrossSection {
         right: side.clone(),
@@ -322,7 +337,7 @@ impl Gen<'_> {
             reference_line: plan.line,
             lane_offset: CubicProfile::zero(),
             elevation: plan.elevation,
-            superelevation: CubicProfile::zero(),
+            superelevation: plan.superelevation,
             sections: plan.sections,
             predecessor: None,
             successor: None,
@@ -397,6 +412,18 @@ impl Gen<'_> {
         sections: SectionsBuilder,
         elevation: CubicProfile,
     ) -> RoadId {
+        self.extend_banked(name, line, sections, elevation, CubicProfile::zero())
+    }
+
+    /// A continuation road with a superelevation (banking) profile.
+    pub fn extend_banked(
+        &mut self,
+        name: &str,
+        line: ReferenceLine,
+        sections: SectionsBuilder,
+        elevation: CubicProfile,
+        superelevation: CubicProfile,
+    ) -> RoadId {
         let id = self.add_road(RoadPlan {
             name: name.into(),
             class: self.open.class,
@@ -404,6 +431,7 @@ impl Gen<'_> {
             line,
             sections: sections.build(),
             elevation,
+            superelevation,
             speed_limit_mps: self.open.speed_limit_mps,
         });
         self.link_end_to_start(self.open.road, id);

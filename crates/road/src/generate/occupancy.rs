@@ -112,8 +112,11 @@ impl Occupancy {
     pub fn piece_overlaps(&self, piece: u32, attach: Point2) -> bool {
         let first = self.discs.partition_point(|d| d.piece < piece);
         self.discs[first..].iter().any(|d| {
-            let near = (d.center - attach).norm() < 2.0 * d.radius_m + 10.0;
-            self.hits(d, |o| o.piece < piece && !(near && o.piece + 1 == piece))
+            let from_attach = (d.center - attach).norm();
+            self.hits(d, |o| {
+                let near = from_attach < 2.0 * (d.radius_m + o.radius_m) + 10.0;
+                o.piece < piece && !(near && o.piece + 1 == piece)
+            })
         })
     }
 

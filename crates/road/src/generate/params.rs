@@ -3,7 +3,7 @@
 //! Every field has a default; every range is checked by [`RoadParams::validate`], which names
 //! the field path of the first bad value.
 
-use crate::model::{RoadClass, TrafficSide};
+use crate::model::{MarkColor, RoadClass, TrafficSide};
 use serde::{Deserialize, Serialize};
 
 /// A closed range of reals.
@@ -246,6 +246,8 @@ pub struct RoadParams {
     /// Length of the main route to grow.
     pub length_m: f64,
     pub traffic_side: TrafficSide,
+    /// Colour of the line between opposite directions: `White` (Europe) or `Yellow` (North America).
+    pub centre_line_color: MarkColor,
     /// Road classes along the route, in order.
     pub zones: Vec<Zone>,
     pub blocks: BlockWeights,
@@ -264,6 +266,7 @@ impl Default for RoadParams {
         Self {
             length_m: 6000.0,
             traffic_side: TrafficSide::Right,
+            centre_line_color: MarkColor::White,
             zones: vec![
                 Zone {
                     class: RoadClass::Motorway,
