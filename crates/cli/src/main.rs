@@ -40,6 +40,9 @@ enum Command {
         /// Skip the PNG preview.
         #[arg(long)]
         no_preview: bool,
+        /// Longest side of the preview in pixels (at most 4 px per metre).
+        #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(200..=16000))]
+        preview_px: u32,
         /// Also write lanes.csv: lane centre points every 0.5 m (for cross-checks with other readers).
         #[arg(long)]
         lane_samples: bool,
@@ -93,7 +96,7 @@ fn build(
     spec_path: &Path,
     seed: u64,
     out: &Path,
-    png: bool,
+    png: Option<u32>,
     lanes: bool,
 ) -> Result<Outputs> {
     let t0 = Instant::now();
@@ -120,9 +123,12 @@ fn build(
         );
     }
     let mut files = vec![(out.join("road.xodr"), xodr::to_xodr(&net).into_bytes())];
-    if png {
-        let bytes = preview::render_png(&net, preview::PreviewOptions::default())
-            .context("encoding road.png")?;
+    if let Some(max_side_px) = png {
+        let opts = preview::PreviewOptions {
+            max_side_px,
+            ..preview::PreviewOptions::default()
+        };
+        let bytes = preview::render_png(&net, opts).context("encoding road.png")?;
         files.push((out.join("road.png"), bytes));
     }
     if lanes {
@@ -167,12 +173,14 @@ fn run(cli: Cli) -> Result<()> {
             out,
             count,
             no_preview,
+            preview_px,
             lane_samples,
         } => {
+            let png = (!no_preview).then_some(preview_px);
             let spec = load_spec(&spec_path)?;
             match count {
                 None => {
-                    let o = build(&spec, &spec_path, seed, &out, !no_preview, lane_samples)?;
+                    let o = build(&spec, &spec_path, seed, &out, png, lane_samples)?;
                     write_all(&o)?;
                     println!("{}", o.summary);
                     for (p, _) in &o.files {
@@ -196,7 +204,7 @@ fn run(cli: Cli) -> Result<()> {
                                     &spec_path,
                                     sd,
                                     &out.join(format!("seed-{sd}")),
-                                    !no_preview,
+                                    png,
                                     lane_samples,
                                 )
                             })

@@ -222,6 +222,25 @@ fn draw_marks(cv: &mut Canvas, road: &Road, step: f64) {
     }
 }
 
+/// Dark parapet lines along both edges of every bridge span.
+fn draw_parapets(cv: &mut Canvas, road: &Road) {
+    for b in &road.bridges {
+        let ss = s_samples(b.s_m, (b.s_m + b.length_m).min(road.length_m()), 1.0);
+        for w in ss.windows(2) {
+            let (r0, l0) = road.edges_t(w[0]);
+            let (r1, l1) = road.edges_t(w[1]);
+            for (a, c) in [(r0, r1), (l0, l1)] {
+                cv.line(
+                    road.point_at(w[0], a),
+                    road.point_at(w[1], c),
+                    0.6,
+                    [40, 40, 44, 255],
+                );
+            }
+        }
+    }
+}
+
 fn draw_objects(cv: &mut Canvas, road: &Road) {
     for o in &road.objects {
         let pose = road.reference_line.pose(o.s_m);
@@ -475,13 +494,13 @@ pub fn render(net: &Network, opts: PreviewOptions) -> RgbaImage {
         let (plain, z) = key(r);
         (z, plain)
     });
+    // Road by road from low to high, so a bridge and its markings cover what runs below.
     for r in &order {
         draw_road_surface(&mut cv, r, step);
-    }
-    for r in &order {
         if r.junction.is_none() {
             draw_marks(&mut cv, r, step);
         }
+        draw_parapets(&mut cv, r);
     }
     draw_route(&mut cv, net);
     for r in &order {
