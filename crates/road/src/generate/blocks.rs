@@ -503,44 +503,22 @@ fn off_ramp(g: &mut Gen<'_>, rng: &mut Rng, fork: bool) -> Result<(), Reject> {
         z,
         ramp_speed,
     );
-    let legs = [
-        LegEnd {
-            road: a,
-            contact: ContactPoint::End,
-        },
-        LegEnd {
-            road: b,
-            contact: ContactPoint::Start,
-        },
+    ramp_junction(
+        g,
+        if fork { "fork" } else { "off-ramp" },
+        [a, b],
         LegEnd {
             road: ramp,
             contact: ContactPoint::Start,
         },
-    ];
-    let mut movements: Vec<Movement> = straight_on(0, 1, n).collect();
-    movements.extend((0..e).map(|k| Movement {
-        from: 0,
-        from_lane: n + k,
-        to: 2,
-        to_lane: k,
-    }));
-    movements.extend(straight_on(1, 0, xs.left.driving_m.len()));
-    let (_, conns) = build_junction(
-        g,
-        JunctionKind::Ramp,
-        if fork { "fork" } else { "off-ramp" },
-        &legs,
-        &movements,
-    )?;
-    g.net.main_route.push(RouteStep {
-        road: conns[0],
-        forward: true,
-    });
-    g.route_m += g.net.road(conns[0]).length_m();
-    g.route_push(b);
-    g.set_open(b);
-    g.open.xs = xs;
-    Ok(())
+        (0..e).map(|k| Movement {
+            from: 0,
+            from_lane: n + k,
+            to: 2,
+            to_lane: k,
+        }),
+        xs,
+    )
 }
 
 fn on_ramp(g: &mut Gen<'_>, rng: &mut Rng, merge: bool) -> Result<(), Reject> {
@@ -620,6 +598,35 @@ fn on_ramp(g: &mut Gen<'_>, rng: &mut Rng, merge: bool) -> Result<(), Reject> {
         z,
         ramp_speed,
     );
+    ramp_junction(
+        g,
+        if merge { "merge" } else { "on-ramp" },
+        [a, b],
+        LegEnd {
+            road: ramp,
+            contact: ContactPoint::End,
+        },
+        (0..e).map(|k| Movement {
+            from: 2,
+            from_lane: k,
+            to: 1,
+            to_lane: n + k,
+        }),
+        xs,
+    )
+}
+
+/// The junction of a ramp block: the mainline from `a` (ending here) to `b` (starting here),
+/// lane by lane in both directions, plus the ramp's own movements (leg 2). The route goes on
+/// along the mainline.
+fn ramp_junction(
+    g: &mut Gen<'_>,
+    name: &str,
+    [a, b]: [RoadId; 2],
+    ramp: LegEnd,
+    ramp_movements: impl Iterator<Item = Movement>,
+    xs: CrossSection,
+) -> Result<(), Reject> {
     let legs = [
         LegEnd {
             road: a,
@@ -629,31 +636,13 @@ fn on_ramp(g: &mut Gen<'_>, rng: &mut Rng, merge: bool) -> Result<(), Reject> {
             road: b,
             contact: ContactPoint::Start,
         },
-        LegEnd {
-            road: ramp,
-            contact: ContactPoint::End,
-        },
+        ramp,
     ];
-    let mut movements: Vec<Movement> = straight_on(0, 1, n).collect();
-    movements.extend((0..e).map(|k| Movement {
-        from: 2,
-        from_lane: k,
-        to: 1,
-        to_lane: n + k,
-    }));
+    let mut movements: Vec<Movement> = straight_on(0, 1, xs.right.driving_m.len()).collect();
+    movements.extend(ramp_movements);
     movements.extend(straight_on(1, 0, xs.left.driving_m.len()));
-    let (_, conns) = build_junction(
-        g,
-        JunctionKind::Ramp,
-        if merge { "merge" } else { "on-ramp" },
-        &legs,
-        &movements,
-    )?;
-    g.net.main_route.push(RouteStep {
-        road: conns[0],
-        forward: true,
-    });
-    g.route_m += g.net.road(conns[0]).length_m();
+    let (_, conns) = build_junction(g, JunctionKind::Ramp, name, &legs, &movements)?;
+    push_connector(g, conns.first().copied())?;
     g.route_push(b);
     g.set_open(b);
     g.open.xs = xs;
