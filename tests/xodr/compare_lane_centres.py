@@ -145,11 +145,10 @@ def main() -> int:
     import multiprocessing
 
     run = functools.partial(check_safe, tol=a.tol_m, resolution=a.resolution)
-    if a.jobs > 1:
-        with multiprocessing.Pool(a.jobs) as pool:
-            results = pool.map(run, files, chunksize=1)
-    else:
-        results = [run(f) for f in files]
+    # One process per file: pyxodr caches computed geometry for the life of the process, so a
+    # long-lived worker grows by the size of every network it has read.
+    with multiprocessing.Pool(max(1, a.jobs), maxtasksperchild=1) as pool:
+        results = pool.map(run, files, chunksize=1)
     failed = sum(not ok for ok in results)
     print(f"lane centres: {len(files) - failed} passed, {failed} failed")
     return 1 if failed else 0
