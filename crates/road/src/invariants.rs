@@ -25,20 +25,6 @@ pub const CLEARANCE_M: f64 = 4.5;
 #[error("{0}")]
 pub struct Violation(pub String);
 
-fn end_s(road: &Road, c: ContactPoint) -> f64 {
-    match c {
-        ContactPoint::Start => 0.0,
-        ContactPoint::End => road.length_m(),
-    }
-}
-
-fn section_of(road: &Road, c: ContactPoint) -> usize {
-    match c {
-        ContactPoint::Start => 0,
-        ContactPoint::End => road.sections.len() - 1,
-    }
-}
-
 fn border_points(road: &Road, sec: usize, lane: i32, s: f64) -> [Point2; 2] {
     let (a, b) = road.lane_borders_t(sec, lane, s);
     [road.point_at(s, a), road.point_at(s, b)]
@@ -131,7 +117,7 @@ fn check_links(net: &Network, v: &mut Vec<Violation>) {
                 continue;
             };
             let s_a = if at_end { r.length_m() } else { 0.0 };
-            let s_b = end_s(b, contact);
+            let s_b = b.contact_s_m(contact);
             let pa = r.reference_line.pose(s_a);
             let pb = b.reference_line.pose(s_b);
             // Along the driving line, the two roads continue each other when the contact
@@ -168,7 +154,7 @@ fn check_links(net: &Network, v: &mut Vec<Violation>) {
             }
             // Lane links across the road link.
             let ia = if at_end { r.sections.len() - 1 } else { 0 };
-            let ib = section_of(b, contact);
+            let ib = b.contact_section(contact);
             for lane in r.sections[ia].side_lanes() {
                 let k = if at_end {
                     lane.successor
@@ -208,7 +194,7 @@ fn check_links(net: &Network, v: &mut Vec<Violation>) {
             }
             for (from, to) in &c.lane_links {
                 let ok_from = inc.sections.iter().any(|s| s.lane(*from).is_some());
-                let ok_to = conn.sections[section_of(conn, c.contact)]
+                let ok_to = conn.sections[conn.contact_section(c.contact)]
                     .lane(*to)
                     .is_some();
                 if !ok_from || !ok_to {

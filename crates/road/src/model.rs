@@ -415,6 +415,20 @@ impl Road {
     pub fn length_m(&self) -> f64 {
         self.reference_line.length_m()
     }
+    /// `s` at one end of the road.
+    pub fn contact_s_m(&self, c: ContactPoint) -> f64 {
+        match c {
+            ContactPoint::Start => 0.0,
+            ContactPoint::End => self.length_m(),
+        }
+    }
+    /// Index of the lane section at one end of the road.
+    pub fn contact_section(&self, c: ContactPoint) -> usize {
+        match c {
+            ContactPoint::Start => 0,
+            ContactPoint::End => self.sections.len() - 1,
+        }
+    }
     /// Index of the section containing `s`.
     pub fn section_index(&self, s_m: f64) -> usize {
         self.sections

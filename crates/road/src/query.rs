@@ -27,13 +27,6 @@ pub struct LaneGraph {
     lateral: Vec<Vec<u32>>,
 }
 
-fn section_at_contact(road: &Road, c: ContactPoint) -> u32 {
-    match c {
-        ContactPoint::Start => 0,
-        ContactPoint::End => road.sections.len() as u32 - 1,
-    }
-}
-
 /// The lane that continues `lane` at one end of its section: `at_end` is the `+s` end.
 fn continuation(net: &Network, lane: LaneRef, at_end: bool) -> Vec<LaneRef> {
     let road = net.road(lane.road);
@@ -73,7 +66,7 @@ fn continuation(net: &Network, lane: LaneRef, at_end: bool) -> Vec<LaneRef> {
         Some(Link::Road { road: b, contact }) => id
             .map(|k| LaneRef {
                 road: b,
-                section: section_at_contact(net.road(b), contact),
+                section: net.road(b).contact_section(contact) as u32,
                 lane: k,
             })
             .into_iter()
@@ -100,7 +93,7 @@ fn continuation(net: &Network, lane: LaneRef, at_end: bool) -> Vec<LaneRef> {
                 for (_, to) in c.lane_links.iter().filter(|(from, _)| *from == lane.lane) {
                     out.push(LaneRef {
                         road: c.connecting,
-                        section: section_at_contact(conn, c.contact),
+                        section: conn.contact_section(c.contact) as u32,
                         lane: *to,
                     });
                 }
@@ -282,19 +275,11 @@ pub fn route_distance_m(net: &Network, lanes: &[LaneRef], s_from_m: f64, s_to_m:
         let lateral_next = lanes
             .get(k + 1)
             .is_some_and(|n| n.road == l.road && n.section == l.section);
-        let lateral_prev =
-            k > 0 && lanes[k - 1].road == l.road && lanes[k - 1].section == l.section;
         if lateral_next {
             continue;
         }
-        let entry = if k == 0 || lateral_prev {
-            if k == 0 {
-                s_from_m
-            } else if fwd {
-                s0.max(s_from_m.min(s0))
-            } else {
-                s1
-            }
+        let entry = if k == 0 {
+            s_from_m
         } else if fwd {
             s0
         } else {

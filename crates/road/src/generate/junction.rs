@@ -42,10 +42,10 @@ pub(crate) struct LegInfo {
 
 pub(crate) fn leg_info(net: &Network, leg: LegEnd) -> LegInfo {
     let road = net.road(leg.road);
-    let (s, sec) = match leg.contact {
-        ContactPoint::Start => (0.0, 0),
-        ContactPoint::End => (road.length_m(), road.sections.len() - 1),
-    };
+    let (s, sec) = (
+        road.contact_s_m(leg.contact),
+        road.contact_section(leg.contact),
+    );
     let pose = road.reference_line.pose(s);
     let lanes = |positive: bool, flip: bool| -> Vec<LegLane> {
         let section = &road.sections[sec];
