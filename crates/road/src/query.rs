@@ -501,3 +501,114 @@ pub fn conflict_areas(net: &Network) -> Vec<ConflictArea> {
     out.sort_by_key(|c| (c.junction, c.a, c.b));
     out
 }
+
+/// The paved area of a junction: the convex hull of the borders of its connecting roads and
+/// of the carriageway ends of its legs (kerb to kerb, sidewalks excluded), counter-clockwise.
+/// Junctions are paved between their kerbs, which the connecting lanes alone (the union of
+/// lane strips) leave out at the corners.
+pub fn junction_outline(net: &Network, j: JunctionId) -> Vec<Point2> {
+    let mut pts: Vec<Point2> = Vec::new();
+    let mut legs: Vec<RoadId> = Vec::new();
+    for c in &net.junction(j).connections {
+        legs.push(c.incoming);
+        let conn = net.road(c.connecting);
+        for link in [conn.predecessor, conn.successor].into_iter().flatten() {
+            if let Link::Road { road, .. } = link {
+                legs.push(road);
+            }
+        }
+    }
+    legs.sort();
+    legs.dedup();
+    for leg in legs {
+        let road = net.road(leg);
+        for (link, s) in [(road.predecessor, 0.0), (road.successor, road.length_m())] {
+            if link != Some(Link::Junction(j)) {
+                continue;
+            }
+            let i = road.section_index(s.min(road.length_m() - 1e-9).max(0.0));
+            let sec = &road.sections[i];
+            let kerb = |lanes: &[Lane], sign: i32| {
+                let n = lanes
+                    .iter()
+                    .take_while(|l| l.kind != LaneType::Sidewalk)
+                    .count() as i32;
+                road.lane_borders_t(i, sign * n.max(1), s).1
+            };
+            let (tr, tl) = (kerb(&sec.right, -1), kerb(&sec.left, 1));
+            pts.push(road.point_at(s, tr));
+            pts.push(road.point_at(s, tl));
+        }
+    }
+    for c in &net.junction(j).connections {
+        let road = net.road(c.connecting);
+        for s in road.reference_line.sample_s(1.0) {
+            let (r, l) = road.edges_t(s);
+            pts.push(road.point_at(s, r));
+            pts.push(road.point_at(s, l));
+        }
+    }
+    convex_hull(pts)
+}
+
+/// Convex hull by Andrew's monotone chain, counter-clockwise, without collinear points.
+pub fn convex_hull(mut pts: Vec<Point2>) -> Vec<Point2> {
+    pts.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+    pts.dedup();
+    if pts.len() < 3 {
+        return pts;
+    }
+    let cross =
+        |o: Point2, a: Point2, b: Point2| (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+    let mut hull: Vec<Point2> = Vec::with_capacity(2 * pts.len());
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &Point2>> = if pass == 0 {
+            Box::new(pts.iter())
+        } else {
+            Box::new(pts.iter().rev())
+        };
+        for &p in iter {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    hull
+}
+
+/// Whether `p` lies inside (or on) the convex counter-clockwise polygon `poly`.
+pub fn in_convex(poly: &[Point2], p: Point2) -> bool {
+    if poly.len() < 3 {
+        return false;
+    }
+    (0..poly.len()).all(|i| {
+        let (a, b) = (poly[i], poly[(i + 1) % poly.len()]);
+        (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x) >= -1e-9
+    })
+}
+
+#[cfg(test)]
+mod hull_tests {
+    use super::*;
+
+    #[test]
+    fn hull_of_a_square_with_inner_points() {
+        let pts = vec![
+            Point2::new(0.0, 0.0),
+            Point2::new(2.0, 0.0),
+            Point2::new(1.0, 1.0),
+            Point2::new(2.0, 2.0),
+            Point2::new(0.0, 2.0),
+            Point2::new(1.0, 0.0),
+        ];
+        let h = convex_hull(pts);
+        assert_eq!(h.len(), 4);
+        assert!(in_convex(&h, Point2::new(1.0, 1.9)));
+        assert!(!in_convex(&h, Point2::new(2.1, 1.0)));
+    }
+}

@@ -5,16 +5,21 @@
 //! path and the bad value: `scenarios/x.ron:14:9: road.rural.lane_width_m.max: must be in
 //! [2.5, 5], got 9`.
 //!
-//! This spec has the road section; traffic, environment, ego and events join it as
-//! the engine grows.
+//! A spec has the road network (`road`), background traffic (`traffic`), the subject vehicle
+//! (`ego`) and the stepping of the world (`sim`); environment and events join as the engine
+//! grows.
 
 #![forbid(unsafe_code)]
 
 mod locate;
+pub mod traffic;
 
 use roadworld_road::RoadParams;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+pub use traffic::{
+    ActorKind, Dist, DriverDist, EgoSpec, KindWeight, PerClass, SimSpec, TrafficSpec,
+};
 
 /// Largest spec file accepted.
 pub const MAX_SPEC_BYTES: u64 = 1 << 20;
@@ -29,6 +34,12 @@ pub struct ScenarioSpec {
     pub description: String,
     /// The road network.
     pub road: RoadParams,
+    /// Background traffic.
+    pub traffic: TrafficSpec,
+    /// The subject vehicle.
+    pub ego: EgoSpec,
+    /// Stepping and length of the rollout.
+    pub sim: SimSpec,
 }
 
 /// A bad spec: where and what.
@@ -104,7 +115,10 @@ pub fn validate(spec: &ScenarioSpec) -> Result<(), (String, String)> {
     }
     spec.road
         .validate()
-        .map_err(|e| (format!("road.{}", e.path), e.message))
+        .map_err(|e| (format!("road.{}", e.path), e.message))?;
+    spec.traffic.validate()?;
+    spec.ego.validate()?;
+    spec.sim.validate()
 }
 
 /// Reads and parses a spec file.
@@ -175,6 +189,24 @@ mod tests {
         let e = parse_spec(text, "t.ron").unwrap_err();
         assert_eq!(e.path, "road.zones[1].share");
         assert_eq!((e.line, e.column), (1, 67));
+    }
+
+    #[test]
+    fn traffic_errors_point_at_the_value() {
+        let text =
+            "(\n  traffic: (\n    driver: (time_headway_s: Uniform(min: 1.0, max: 9.0)),\n  ),\n)";
+        let e = parse_spec(text, "t.ron").unwrap_err();
+        assert_eq!(e.path, "traffic.driver.time_headway_s.max");
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("got 9"), "{e}");
+        let e = parse_spec("(sim: (step_s: 2.0))", "t.ron").unwrap_err();
+        assert_eq!(e.path, "sim.step_s");
+        let e = parse_spec(
+            "(traffic: (mix: [(kind: Pedestrian, weight: 1.0)]))",
+            "t.ron",
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "traffic.mix[0].kind");
     }
 
     #[test]

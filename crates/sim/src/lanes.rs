@@ -1,0 +1,803 @@
+//! The lane map: every driving lane of the network as a path in its driving direction,
+//! sampled once so that the world loop looks positions up in O(1), with the topology a driver
+//! needs (successors, lane-change neighbours, chains to the next junction, network entries and
+//! exits) and the rules at the junction ahead (signals, signs, priorities, conflict zones).
+
+use roadworld_geom::{Point2, normalize_angle};
+use roadworld_road::query::LaneGraph;
+use roadworld_road::{
+    ControllerId, JunctionId, LaneRef, Link, Network, ObjectKind, Road, RoadClass, RoadId,
+    SignalKind,
+};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A lane of the lane map; indexes [`LaneMap::lanes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LaneId(pub u32);
+
+impl fmt::Display for LaneId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "lane {}", self.0)
+    }
+}
+
+impl LaneId {
+    /// The id as an index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// No vehicle is placed on, or changes into, a lane narrower than this.
+pub const MIN_USABLE_WIDTH_M: f64 = 2.9;
+/// How much of the incoming and outgoing lanes a junction path covers on each side of its
+/// connecting lane, for conflict zones.
+pub const JUNCTION_APPROACH_M: f64 = 15.0;
+/// Widest vehicle body, for conflict zones.
+pub const MAX_VEHICLE_WIDTH_M: f64 = 2.6;
+/// Longest vehicle body, for off-tracking allowances.
+pub const MAX_VEHICLE_LENGTH_M: f64 = 12.5;
+
+/// A sample of a lane's centre line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathPoint {
+    /// Distance along the lane from its entry, in driving direction.
+    pub d_m: f64,
+    pub x_m: f64,
+    pub y_m: f64,
+    pub z_m: f64,
+    /// Direction of travel.
+    pub heading_rad: f64,
+    /// Signed curvature of the centre line in driving direction (positive: turning left).
+    pub curvature_per_m: f64,
+    /// Road reference-line coordinates of the point.
+    pub s_m: f64,
+    pub t_m: f64,
+    pub width_m: f64,
+}
+
+/// What a vehicle must respect before entering the junction at the end of a lane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+    /// No sign: right of way from the junction's priorities.
+    None,
+    /// A traffic light switched by this controller.
+    Signal(ControllerId),
+    /// Stop, then yield.
+    Stop,
+    /// Yield.
+    Yield,
+}
+
+/// Where two junction paths come close enough for vehicles on them to touch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Zone {
+    /// The other connecting lane.
+    pub other: LaneId,
+    /// Interval of this path (distance along the extended path, see [`JunctionPath`]).
+    pub in_m: f64,
+    pub out_m: f64,
+    /// Interval of the other path.
+    pub other_in_m: f64,
+    pub other_out_m: f64,
+    /// Vehicles on this path give way to vehicles on the other.
+    pub yields: bool,
+}
+
+/// A connecting lane seen with the end of its incoming lane and the start of its outgoing
+/// lane: distances along it start `approach_m` before the connecting lane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JunctionPath {
+    pub junction: JunctionId,
+    pub incoming: LaneId,
+    pub outgoing: Option<LaneId>,
+    /// Length of incoming lane covered before the connecting lane.
+    pub approach_m: f64,
+    /// Heading change from entry to exit (positive: left).
+    pub turn_rad: f64,
+    /// Priority rank of the movement (higher goes first).
+    pub rank: u8,
+    pub zones: Vec<Zone>,
+    /// Where vehicles bound for this path wait, as distance along the incoming lane.
+    pub stop_d_m: f64,
+}
+
+/// One driving lane of one lane section, in its driving direction.
+#[derive(Debug, Clone)]
+pub struct Lane {
+    pub id: LaneId,
+    pub lane: LaneRef,
+    /// Whether driving runs along `+s` of the road.
+    pub forward: bool,
+    pub class: RoadClass,
+    pub junction: Option<JunctionId>,
+    pub length_m: f64,
+    pub speed_limit_mps: f64,
+    pub points: Vec<PathPoint>,
+    pub next: Vec<LaneId>,
+    pub prev: Vec<LaneId>,
+    /// Lane-change neighbours, seen in driving direction.
+    pub left: Option<LaneId>,
+    pub right: Option<LaneId>,
+    /// The usable stretch (wide enough for every vehicle), as distances along the lane.
+    pub usable_from_m: f64,
+    pub usable_to_m: f64,
+    /// The lane leaves the network at its end.
+    pub exit: bool,
+    /// The lane enters the network at its start.
+    pub entry: bool,
+    /// Rules at the junction the lane runs into (lanes whose successors are connecting lanes).
+    pub control: Control,
+    /// The largest speed the centre line allows at its start with comfortable lateral
+    /// acceleration (for drivers looking ahead).
+    pub entry_speed_mps: f64,
+    /// For connecting lanes: the junction path.
+    pub path: Option<JunctionPath>,
+    /// Distance from this lane's start to the end of its chain (following single
+    /// successors within the road network until a junction or the lane's end).
+    pub chain_m: f64,
+    /// Connecting lanes reachable at the end of the chain without changing lanes, with the
+    /// road they lead to; empty when the chain ends without a junction.
+    pub reach: Vec<(RoadId, LaneId)>,
+    /// The chain ends in nothing: neither a junction nor the network's edge (a dropped lane).
+    pub dead_end: bool,
+    /// Advisory speed at each point (speed limit and curves, looking ahead within the lane
+    /// with gentle braking), parallel to `points`.
+    pub advisory_mps: Vec<f64>,
+}
+
+/// Comfortable lateral acceleration used for curve speeds.
+pub const CURVE_LATERAL_ACCEL_MPS2: f64 = 2.0;
+
+impl Lane {
+    /// The sample at or before `d`, and the interpolation weight to the next one.
+    #[inline]
+    fn locate(&self, d_m: f64) -> (usize, f64) {
+        let n = self.points.len();
+        let last = n - 1;
+        let guess = ((d_m / self.length_m.max(1e-9)) * last as f64) as isize;
+        let mut i = guess.clamp(0, last as isize - 1).max(0) as usize;
+        while i > 0 && self.points[i].d_m > d_m {
+            i -= 1;
+        }
+        while i + 1 < last && self.points[i + 1].d_m <= d_m {
+            i += 1;
+        }
+        let (a, b) = (&self.points[i], &self.points[(i + 1).min(last)]);
+        let span = b.d_m - a.d_m;
+        let w = if span > 1e-12 {
+            ((d_m - a.d_m) / span).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        (i, w)
+    }
+
+    /// The centre-line point at `d` (clamped to the lane).
+    #[inline]
+    pub fn at(&self, d_m: f64) -> PathPoint {
+        let (i, w) = self.locate(d_m);
+        let last = self.points.len() - 1;
+        let (a, b) = (&self.points[i], &self.points[(i + 1).min(last)]);
+        let lerp = |p: f64, q: f64| p + (q - p) * w;
+        PathPoint {
+            d_m: lerp(a.d_m, b.d_m),
+            x_m: lerp(a.x_m, b.x_m),
+            y_m: lerp(a.y_m, b.y_m),
+            z_m: lerp(a.z_m, b.z_m),
+            heading_rad: a.heading_rad + normalize_angle(b.heading_rad - a.heading_rad) * w,
+            curvature_per_m: lerp(a.curvature_per_m, b.curvature_per_m),
+            s_m: lerp(a.s_m, b.s_m),
+            t_m: lerp(a.t_m, b.t_m),
+            width_m: lerp(a.width_m, b.width_m),
+        }
+    }
+
+    /// The advisory speed at `d`.
+    #[inline]
+    pub fn advisory_at(&self, d_m: f64) -> f64 {
+        let (i, w) = self.locate(d_m);
+        let j = (i + 1).min(self.advisory_mps.len() - 1);
+        self.advisory_mps[i] + (self.advisory_mps[j] - self.advisory_mps[i]) * w
+    }
+
+    /// Distance along the lane of road coordinate `s` (clamped).
+    pub fn d_at_s(&self, s_m: f64) -> f64 {
+        let pts = &self.points;
+        let k = if self.forward {
+            pts.partition_point(|p| p.s_m < s_m)
+        } else {
+            pts.partition_point(|p| p.s_m > s_m)
+        };
+        if k == 0 {
+            return 0.0;
+        }
+        if k >= pts.len() {
+            return self.length_m;
+        }
+        let (a, b) = (&pts[k - 1], &pts[k]);
+        let w = ((s_m - a.s_m) / (b.s_m - a.s_m)).clamp(0.0, 1.0);
+        a.d_m + (b.d_m - a.d_m) * w
+    }
+
+    /// Whether the lane is a connecting lane inside a junction.
+    pub fn in_junction(&self) -> bool {
+        self.junction.is_some()
+    }
+}
+
+/// Every driving lane of a network, with its topology and junction rules.
+#[derive(Debug, Clone)]
+pub struct LaneMap {
+    pub lanes: Vec<Lane>,
+    index: BTreeMap<LaneRef, LaneId>,
+    /// Lanes where vehicles enter the network, sorted.
+    pub entries: Vec<LaneId>,
+    /// Driving-lane kilometres outside junctions, by class (motorway, rural, urban).
+    pub lane_km: [f64; 3],
+}
+
+/// Index of a road class in per-class arrays.
+pub fn class_index(c: RoadClass) -> usize {
+    match c {
+        RoadClass::Motorway => 0,
+        RoadClass::Rural => 1,
+        RoadClass::Urban => 2,
+    }
+}
+
+fn sample_step_m(road: &Road) -> f64 {
+    let k_max = road
+        .reference_line
+        .segments()
+        .iter()
+        .flat_map(|seg| {
+            [
+                seg.eval_local(0.0).curvature_per_m.abs(),
+                seg.eval(seg.s_end_m()).curvature_per_m.abs(),
+            ]
+        })
+        .fold(0.0_f64, f64::max);
+    // Sagitta of a chord at most 3 mm.
+    if k_max > 1e-9 {
+        (8.0 * 0.003 / k_max).sqrt().clamp(0.25, 2.0)
+    } else {
+        2.0
+    }
+}
+
+fn sample_lane(road: &Road, section: usize, id: i32, forward: bool) -> Vec<PathPoint> {
+    let (s0, s1) = (road.sections[section].s_m, road.section_end_m(section));
+    let step = sample_step_m(road);
+    let n = (((s1 - s0) / step).ceil() as usize).max(1);
+    let mut pts: Vec<PathPoint> = (0..=n)
+        .map(|k| {
+            let u = k as f64 / n as f64;
+            let s = if forward {
+                s0 + (s1 - s0) * u
+            } else {
+                s1 - (s1 - s0) * u
+            };
+            let t = road.lane_center_t(section, id, s);
+            let p = road.point_at(s, t);
+            PathPoint {
+                d_m: 0.0,
+                x_m: p.x,
+                y_m: p.y,
+                z_m: road.z_at(s, t),
+                heading_rad: 0.0,
+                curvature_per_m: 0.0,
+                s_m: s,
+                t_m: t,
+                width_m: road.lane_width_m(section, id, s),
+            }
+        })
+        .collect();
+    let mut d = 0.0;
+    for k in 1..pts.len() {
+        d += ((pts[k].x_m - pts[k - 1].x_m).powi(2) + (pts[k].y_m - pts[k - 1].y_m).powi(2)).sqrt();
+        pts[k].d_m = d;
+    }
+    // Headings from the reference line, corrected for the lane's lateral drift (tapers).
+    for p in pts.iter_mut() {
+        let h = road.reference_line.pose(p.s_m).heading_rad;
+        p.heading_rad = if forward { h } else { h + std::f64::consts::PI };
+    }
+    let m = pts.len();
+    let headings: Vec<f64> = (0..m)
+        .map(|k| {
+            let (a, b) = (pts[k.saturating_sub(1)], pts[(k + 1).min(m - 1)]);
+            let (dx, dy) = (b.x_m - a.x_m, b.y_m - a.y_m);
+            if dx * dx + dy * dy > 1e-12 {
+                dy.atan2(dx)
+            } else {
+                pts[k].heading_rad
+            }
+        })
+        .collect();
+    for (p, h) in pts.iter_mut().zip(&headings) {
+        p.heading_rad = normalize_angle(*h);
+    }
+    for k in 0..m {
+        let (a, b) = (k.saturating_sub(1), (k + 1).min(m - 1));
+        let dd = pts[b].d_m - pts[a].d_m;
+        pts[k].curvature_per_m = if dd > 1e-9 {
+            normalize_angle(pts[b].heading_rad - pts[a].heading_rad) / dd
+        } else {
+            0.0
+        };
+    }
+    pts
+}
+
+/// The `s` of the near edge of a crosswalk at the junction end of `road` (driving along `+s`
+/// when `forward`), if there is one.
+fn crosswalk_before_end(road: &Road, forward: bool) -> Option<f64> {
+    road.objects
+        .iter()
+        .filter(|o| o.kind == ObjectKind::Crosswalk)
+        .map(|o| {
+            if forward {
+                o.s_m - 0.5 * o.width_m
+            } else {
+                o.s_m + 0.5 * o.width_m
+            }
+        })
+        .filter(|&s| {
+            if forward {
+                s > road.length_m() - 15.0
+            } else {
+                s < 15.0
+            }
+        })
+        .reduce(|a, b| if forward { a.min(b) } else { a.max(b) })
+}
+
+impl LaneMap {
+    /// Builds the lane map of a network.
+    pub fn new(net: &Network) -> Self {
+        let graph = LaneGraph::new(net);
+        let mut lanes = Vec::with_capacity(graph.nodes().len());
+        let mut index = BTreeMap::new();
+        for (k, node) in graph.nodes().iter().enumerate() {
+            let road = net.road(node.lane.road);
+            let sec = node.lane.section as usize;
+            let points = sample_lane(road, sec, node.lane.lane, node.forward);
+            let length_m = points.last().map_or(0.0, |p| p.d_m);
+            let lane_def = road.sections[sec].lane(node.lane.lane);
+            let speed = lane_def
+                .and_then(|l| l.speed_limit_mps)
+                .unwrap_or(road.speed_limit_mps);
+            index.insert(node.lane, LaneId(k as u32));
+            let usable: Vec<&PathPoint> = points
+                .iter()
+                .filter(|p| p.width_m >= MIN_USABLE_WIDTH_M)
+                .collect();
+            let (usable_from_m, usable_to_m) = match (usable.first(), usable.last()) {
+                (Some(a), Some(b)) => (a.d_m, b.d_m),
+                _ => (length_m, 0.0),
+            };
+            lanes.push(Lane {
+                id: LaneId(k as u32),
+                lane: node.lane,
+                forward: node.forward,
+                class: road.class,
+                junction: road.junction,
+                length_m,
+                speed_limit_mps: speed,
+                points,
+                next: Vec::new(),
+                prev: Vec::new(),
+                left: None,
+                right: None,
+                usable_from_m,
+                usable_to_m,
+                exit: false,
+                entry: false,
+                control: Control::None,
+                entry_speed_mps: 0.0,
+                path: None,
+                chain_m: 0.0,
+                reach: Vec::new(),
+                dead_end: false,
+                advisory_mps: Vec::new(),
+            });
+        }
+        let id_of = |r: LaneRef| index.get(&r).copied();
+        for lane in lanes.iter_mut() {
+            lane.next = graph
+                .successors(lane.lane)
+                .into_iter()
+                .filter_map(id_of)
+                .collect();
+            lane.prev = graph
+                .predecessors(lane.lane)
+                .into_iter()
+                .filter_map(id_of)
+                .collect();
+            let id = lane.lane.lane;
+            let (left_id, right_id) = if lane.forward {
+                (id + 1, id - 1)
+            } else {
+                (id - 1, id + 1)
+            };
+            for n in graph.neighbours(lane.lane) {
+                if n.lane == left_id {
+                    lane.left = id_of(n);
+                } else if n.lane == right_id {
+                    lane.right = id_of(n);
+                }
+            }
+            let road = net.road(lane.lane.road);
+            let sec = lane.lane.section as usize;
+            let at_far_end = if lane.forward {
+                sec + 1 == road.sections.len()
+            } else {
+                sec == 0
+            };
+            let at_near_end = if lane.forward {
+                sec == 0
+            } else {
+                sec + 1 == road.sections.len()
+            };
+            let (far_link, near_link) = if lane.forward {
+                (road.successor, road.predecessor)
+            } else {
+                (road.predecessor, road.successor)
+            };
+            lane.exit = lane.next.is_empty() && at_far_end && far_link.is_none();
+            lane.entry = lane.prev.is_empty() && at_near_end && near_link.is_none();
+            lane.advisory_mps = advisory(lane);
+            lane.entry_speed_mps = lane.advisory_mps.first().copied().unwrap_or(0.0);
+        }
+        let mut map = Self {
+            lanes,
+            index,
+            entries: Vec::new(),
+            lane_km: [0.0; 3],
+        };
+        map.entries = map
+            .lanes
+            .iter()
+            .filter(|l| l.entry && l.usable_from_m < 1.0)
+            .map(|l| l.id)
+            .collect();
+        for l in &map.lanes {
+            if l.junction.is_none() {
+                map.lane_km[class_index(l.class)] +=
+                    (l.usable_to_m - l.usable_from_m).max(0.0) / 1000.0;
+            }
+        }
+        map.build_chains();
+        map.build_controls(net);
+        map.build_junction_paths(net);
+        map
+    }
+
+    /// The lane with this id.
+    #[inline]
+    pub fn lane(&self, id: LaneId) -> &Lane {
+        &self.lanes[id.index()]
+    }
+
+    /// The lane map's id of a road lane.
+    pub fn id(&self, lane: LaneRef) -> Option<LaneId> {
+        self.index.get(&lane).copied()
+    }
+
+    fn build_chains(&mut self) {
+        let n = self.lanes.len();
+        for k in 0..n {
+            if self.lanes[k].junction.is_some() {
+                self.lanes[k].chain_m = self.lanes[k].length_m;
+                continue;
+            }
+            let mut cur = k;
+            let mut dist = 0.0;
+            let mut steps = 0;
+            let reach = loop {
+                let l = &self.lanes[cur];
+                let to_junction = l
+                    .next
+                    .iter()
+                    .any(|&x| self.lanes[x.index()].junction.is_some());
+                if to_junction {
+                    let mut reach: Vec<(RoadId, LaneId)> = l
+                        .next
+                        .iter()
+                        .map(|&c| {
+                            let cl = &self.lanes[c.index()];
+                            let out = cl
+                                .next
+                                .first()
+                                .map_or(cl.lane.road, |&o| self.lanes[o.index()].lane.road);
+                            (out, c)
+                        })
+                        .collect();
+                    reach.sort();
+                    break reach;
+                }
+                if l.next.len() != 1 || steps > 10_000 {
+                    break Vec::new();
+                }
+                dist += l.length_m;
+                cur = l.next[0].index();
+                steps += 1;
+            };
+            let last = &self.lanes[cur];
+            let dead_end = reach.is_empty() && last.next.is_empty() && !last.exit;
+            let chain_m = dist + last.length_m;
+            self.lanes[k].dead_end = dead_end;
+            self.lanes[k].chain_m = chain_m;
+            self.lanes[k].reach = reach;
+        }
+    }
+
+    fn build_controls(&mut self, net: &Network) {
+        for lane in self.lanes.iter_mut() {
+            if lane.junction.is_some() {
+                continue;
+            }
+            let road = net.road(lane.lane.road);
+            let sec = lane.lane.section as usize;
+            let last_section = if lane.forward {
+                sec + 1 == road.sections.len()
+            } else {
+                sec == 0
+            };
+            let into_junction = matches!(
+                if lane.forward {
+                    road.successor
+                } else {
+                    road.predecessor
+                },
+                Some(Link::Junction(_))
+            );
+            if !last_section || !into_junction {
+                continue;
+            }
+            let id = lane.lane.lane;
+            for sig in &road.signals {
+                if sig.facing_forward != lane.forward {
+                    continue;
+                }
+                let (a, b) = sig.valid_lanes;
+                if id < a.min(b) || id > a.max(b) {
+                    continue;
+                }
+                lane.control = match sig.kind {
+                    SignalKind::TrafficLight => match sig.controller {
+                        Some(c) => Control::Signal(c),
+                        None => continue,
+                    },
+                    SignalKind::Stop => Control::Stop,
+                    SignalKind::Yield => Control::Yield,
+                    _ => continue,
+                };
+            }
+        }
+    }
+
+    fn build_junction_paths(&mut self, net: &Network) {
+        // Junction paths: one per connecting lane.
+        let n = self.lanes.len();
+        let mut paths: Vec<Option<JunctionPath>> = vec![None; n];
+        for (k, slot) in paths.iter_mut().enumerate() {
+            let l = &self.lanes[k];
+            let Some(junction) = l.junction else {
+                continue;
+            };
+            let Some(&incoming) = l.prev.first() else {
+                continue;
+            };
+            let inc = &self.lanes[incoming.index()];
+            let approach_m = JUNCTION_APPROACH_M.min(inc.length_m);
+            let first = l.points.first().map_or(0.0, |p| p.heading_rad);
+            let last = l.points.last().map_or(0.0, |p| p.heading_rad);
+            let turn_rad = normalize_angle(last - first);
+            let junc = net.junction(junction);
+            let minor = matches!(inc.control, Control::Stop | Control::Yield)
+                || junc.priorities.iter().any(|p| p.low == inc.lane.road);
+            let rank = match inc.control {
+                Control::Signal(_) => 1,
+                _ if minor => 0,
+                _ => 1,
+            };
+            let road = net.road(inc.lane.road);
+            let mut stop_d_m = inc.length_m - 1.0;
+            if let Some(s) = crosswalk_before_end(road, inc.forward) {
+                stop_d_m = stop_d_m.min(inc.d_at_s(s) - 0.5);
+            }
+            *slot = Some(JunctionPath {
+                junction,
+                incoming,
+                outgoing: l.next.first().copied(),
+                approach_m,
+                turn_rad,
+                rank,
+                zones: Vec::new(),
+                stop_d_m: stop_d_m.max(0.0),
+            });
+        }
+        // Samples of each extended path: (distance along extended path, point).
+        let samples: Vec<Vec<(f64, Point2)>> = (0..n)
+            .map(|k| match &paths[k] {
+                None => Vec::new(),
+                Some(p) => self.extended_samples(LaneId(k as u32), p),
+            })
+            .collect();
+        let by_junction: BTreeMap<JunctionId, Vec<usize>> =
+            (0..n).fold(BTreeMap::new(), |mut m, k| {
+                if let Some(p) = &paths[k] {
+                    m.entry(p.junction).or_insert_with(Vec::new).push(k);
+                }
+                m
+            });
+        let right_hand = net.traffic_side == roadworld_road::TrafficSide::Right;
+        for members in by_junction.values() {
+            for (x, &a) in members.iter().enumerate() {
+                for &b in &members[x + 1..] {
+                    let (pa, pb) = match (&paths[a], &paths[b]) {
+                        (Some(pa), Some(pb)) => (pa, pb),
+                        _ => continue,
+                    };
+                    if pa.incoming == pb.incoming {
+                        continue;
+                    }
+                    let reach = MAX_VEHICLE_WIDTH_M
+                        + 0.6
+                        + off_tracking_m(&self.lanes[a])
+                        + off_tracking_m(&self.lanes[b]);
+                    let Some((ia, ib)) = close_intervals(&samples[a], &samples[b], reach) else {
+                        continue;
+                    };
+                    // Who gives way: lower rank; on equal rank the turn across traffic.
+                    let across = |t: f64| if right_hand { t } else { -t };
+                    let (ya, yb) = if pa.rank != pb.rank {
+                        (pa.rank < pb.rank, pb.rank < pa.rank)
+                    } else {
+                        let (ta, tb) = (across(pa.turn_rad), across(pb.turn_rad));
+                        let a_turns = ta > 0.5;
+                        let b_turns = tb > 0.5;
+                        (a_turns && !b_turns, b_turns && !a_turns)
+                    };
+                    let za = Zone {
+                        other: LaneId(b as u32),
+                        in_m: ia.0,
+                        out_m: ia.1,
+                        other_in_m: ib.0,
+                        other_out_m: ib.1,
+                        yields: ya,
+                    };
+                    let zb = Zone {
+                        other: LaneId(a as u32),
+                        in_m: ib.0,
+                        out_m: ib.1,
+                        other_in_m: ia.0,
+                        other_out_m: ia.1,
+                        yields: yb,
+                    };
+                    if let Some(p) = paths[a].as_mut() {
+                        p.zones.push(za);
+                    }
+                    if let Some(p) = paths[b].as_mut() {
+                        p.zones.push(zb);
+                    }
+                }
+            }
+        }
+        for (k, p) in paths.into_iter().enumerate() {
+            if let Some(mut p) = p {
+                // Vehicles wait clear of every zone.
+                let first_zone = p.zones.iter().map(|z| z.in_m).fold(f64::MAX, f64::min);
+                if first_zone < f64::MAX {
+                    let inc_len = self.lanes[p.incoming.index()].length_m;
+                    let zone_on_incoming = inc_len - (p.approach_m - first_zone);
+                    p.stop_d_m = p.stop_d_m.min(zone_on_incoming - 0.5).max(0.0);
+                }
+                p.zones.sort_by(|a, b| a.in_m.total_cmp(&b.in_m));
+                self.lanes[k].path = Some(p);
+            }
+        }
+    }
+
+    /// Samples of a junction path every half metre: the last `approach_m` of the incoming
+    /// lane, the connecting lane, and the first `JUNCTION_APPROACH_M` of the outgoing lane.
+    fn extended_samples(&self, conn: LaneId, p: &JunctionPath) -> Vec<(f64, Point2)> {
+        let mut out = Vec::new();
+        let inc = self.lane(p.incoming);
+        let c = self.lane(conn);
+        let step = 0.5;
+        let mut push = |lane: &Lane, from: f64, to: f64, base: f64| {
+            let n = (((to - from) / step).ceil() as usize).max(1);
+            for k in 0..=n {
+                let d = from + (to - from) * k as f64 / n as f64;
+                let q = lane.at(d);
+                out.push((base + d - from, Point2::new(q.x_m, q.y_m)));
+            }
+        };
+        push(inc, inc.length_m - p.approach_m, inc.length_m, 0.0);
+        push(c, 0.0, c.length_m, p.approach_m);
+        if let Some(o) = p.outgoing {
+            let ol = self.lane(o);
+            push(
+                ol,
+                0.0,
+                JUNCTION_APPROACH_M.min(ol.length_m),
+                p.approach_m + c.length_m,
+            );
+        }
+        out
+    }
+}
+
+/// How far the corners of the longest vehicle swing off a lane's centre line on its
+/// tightest curve.
+fn off_tracking_m(lane: &Lane) -> f64 {
+    let k = lane
+        .points
+        .iter()
+        .map(|p| p.curvature_per_m.abs())
+        .fold(0.0, f64::max);
+    let half = 0.5 * MAX_VEHICLE_LENGTH_M;
+    0.5 * half * half * k
+}
+
+/// The intervals of `a` and `b` where they come within `reach` of each other.
+fn close_intervals(
+    a: &[(f64, Point2)],
+    b: &[(f64, Point2)],
+    reach: f64,
+) -> Option<((f64, f64), (f64, f64))> {
+    let mut ia = (f64::MAX, f64::MIN);
+    let mut ib = (f64::MAX, f64::MIN);
+    let r2 = reach * reach;
+    // Bounding-box prefilter of b.
+    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+    for (_, q) in b {
+        lo = [lo[0].min(q.x), lo[1].min(q.y)];
+        hi = [hi[0].max(q.x), hi[1].max(q.y)];
+    }
+    for (da, qa) in a {
+        if qa.x < lo[0] - reach
+            || qa.x > hi[0] + reach
+            || qa.y < lo[1] - reach
+            || qa.y > hi[1] + reach
+        {
+            continue;
+        }
+        for (db, qb) in b {
+            let (dx, dy) = (qa.x - qb.x, qa.y - qb.y);
+            if dx * dx + dy * dy < r2 {
+                ia = (ia.0.min(*da), ia.1.max(*da));
+                ib = (ib.0.min(*db), ib.1.max(*db));
+            }
+        }
+    }
+    (ia.0 <= ia.1).then_some((ia, ib))
+}
+
+/// Deceleration drivers use to slow for a curve or a lower limit ahead.
+pub const ANTICIPATION_DECEL_MPS2: f64 = 1.2;
+
+fn advisory(lane: &Lane) -> Vec<f64> {
+    let mut v: Vec<f64> = lane
+        .points
+        .iter()
+        .map(|p| {
+            let k = p.curvature_per_m.abs();
+            if k > 1e-6 {
+                lane.speed_limit_mps
+                    .min((CURVE_LATERAL_ACCEL_MPS2 / k).sqrt())
+            } else {
+                lane.speed_limit_mps
+            }
+        })
+        .collect();
+    for k in (0..v.len().saturating_sub(1)).rev() {
+        let dd = lane.points[k + 1].d_m - lane.points[k].d_m;
+        v[k] = v[k].min((v[k + 1] * v[k + 1] + 2.0 * ANTICIPATION_DECEL_MPS2 * dd).sqrt());
+    }
+    v
+}

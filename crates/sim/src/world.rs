@@ -1,0 +1,1753 @@
+//! The world: actors on the lane map, stepped at a fixed rate.
+//!
+//! One step: lights are switched; every actor in id order extends its plan, considers a
+//! lane change (MOBIL), asks for the junction ahead, and picks an acceleration from the state
+//! at the start of the step; then all actors move at once; then vehicles enter at the
+//! network's edges to hold the density. Lane lists are kept sorted by position, so leaders
+//! and followers are found without looking at anyone else.
+
+use crate::drive::{
+    DriverParams, Leader, SMOOTHERSTEP_MAX_CURVATURE, acc_accel, safe_speed, smootherstep,
+    smootherstep_slope,
+};
+use crate::kinds::{Body, kind_info};
+use crate::lanes::{Control, LaneId, LaneMap, MIN_USABLE_WIDTH_M, class_index};
+use crate::record::{Recorder, Recording};
+use crate::{ActorId, SimError, flags};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use roadworld_road::{LightState, Network, RoadId};
+use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
+use std::collections::VecDeque;
+
+/// Lateral acceleration bound of lane changes.
+pub const LANE_CHANGE_LATERAL_ACCEL_MPS2: f64 = 1.5;
+/// Shortest lane change.
+pub const MIN_LANE_CHANGE_M: f64 = 18.0;
+/// How far ahead drivers look for leaders, stop lines and curves (at least).
+const MIN_HORIZON_M: f64 = 80.0;
+/// Deceleration a lane change may impose on the new follower.
+const SAFE_DECEL_MPS2: f64 = 3.0;
+/// Gap kept to a stop line.
+const STOP_MARGIN_M: f64 = 0.5;
+/// A vehicle gives way when a priority vehicle would reach the conflict within its own
+/// clearing time plus this.
+const GAP_MARGIN_S: f64 = 2.0;
+/// Sight distance within which nobody appears in front of the ego.
+pub const SPAWN_SIGHT_M: f64 = 300.0;
+
+/// A lane change under way: the actor is already in its target lane, its lateral offset
+/// blends from the old lane's centre to the new one over `length_m`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaneChange {
+    /// The lane being left; the actor still blocks it as a ghost while `ghost` is set.
+    pub from: LaneId,
+    /// Position in the old lane = position in the new lane + this.
+    pub from_offset_m: f64,
+    pub start_d_m: f64,
+    pub length_m: f64,
+    /// Lateral offset from the new lane's centre at the start (positive: left).
+    pub offset0_m: f64,
+    pub ghost: bool,
+}
+
+impl LaneChange {
+    fn progress(&self, d_m: f64) -> f64 {
+        ((d_m - self.start_d_m) / self.length_m).clamp(0.0, 1.0)
+    }
+}
+
+/// Where an actor is and how it moves, derived after each step.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ActorPose {
+    pub x_m: f64,
+    pub y_m: f64,
+    pub z_m: f64,
+    pub heading_rad: f64,
+    pub yaw_rate_radps: f64,
+    pub curvature_per_m: f64,
+    pub steer_rad: f64,
+    /// Road coordinates.
+    pub s_m: f64,
+    pub t_m: f64,
+}
+
+/// A road user.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: ActorId,
+    pub body: Body,
+    pub driver: DriverParams,
+    pub ego: bool,
+    pub alive: bool,
+    pub lane: LaneId,
+    /// Position of the body's centre along the lane.
+    pub d_m: f64,
+    pub speed_mps: f64,
+    pub accel_mps2: f64,
+    /// Lateral offset from the lane centre (positive: left).
+    pub lat_m: f64,
+    pub lane_change: Option<LaneChange>,
+    /// Lanes after `lane`, in order.
+    pub plan: VecDeque<LaneId>,
+    /// The road wanted after the junction ending the current chain.
+    pub want: Option<RoadId>,
+    /// The junction path this actor has claimed.
+    pub hold: Option<LaneId>,
+    pub pose: ActorPose,
+    pub flags: u16,
+    standing_s: f64,
+    go_s: f64,
+    stopped_at_sign: bool,
+    at_red: bool,
+    lc_cooldown_s: f64,
+    next_accel: f64,
+    /// Main-route progress of the ego (index into `Network::main_route`).
+    route_pos: Option<usize>,
+}
+
+/// Per-class vehicle counts and targets.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Density {
+    /// Vehicles outside junctions, by class (motorway, rural, urban).
+    pub count: [u32; 3],
+    pub target: [f64; 3],
+}
+
+/// What happened to the ego.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EgoStatus {
+    Driving,
+    /// Reached the end of the main route and left the network.
+    Arrived,
+    /// Left the main route (missed a turn).
+    OffRoute,
+}
+
+/// The world.
+#[derive(Debug)]
+pub struct World {
+    pub net: Network,
+    pub map: LaneMap,
+    pub actors: Vec<Actor>,
+    rngs: Vec<ChaCha8Rng>,
+    /// Live actors in each lane, sorted by position (then id).
+    lists: Vec<Vec<u32>>,
+    /// Actors changing out of each lane, still blocking it.
+    ghosts: Vec<Vec<u32>>,
+    /// Actors holding each junction path.
+    holds: Vec<Vec<u32>>,
+    lights: Vec<LightState>,
+    pub step_s: f64,
+    pub substeps: u32,
+    pub step: u64,
+    seed: u64,
+    spawn_rng: ChaCha8Rng,
+    driver_dist: DriverDist,
+    mix: Vec<(ActorKind, f64)>,
+    pub density: Density,
+    pub ego: Option<u32>,
+    pub ego_status: EgoStatus,
+    recorder: Option<Recorder>,
+    spawn_cursor: usize,
+    /// Next id to hand out.
+    next_id: u32,
+}
+
+/// Mixes a seed with a stream label (SplitMix64 finaliser).
+pub fn stream_seed(seed: u64, label: u64) -> u64 {
+    let mut z = seed ^ label.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn draw_driver(d: &DriverDist, rng: &mut ChaCha8Rng) -> DriverParams {
+    DriverParams {
+        desired_speed_factor: d.desired_speed_factor.sample(rng),
+        time_headway_s: d.time_headway_s.sample(rng),
+        min_gap_m: d.min_gap_m.sample(rng),
+        max_accel_mps2: d.max_accel_mps2.sample(rng),
+        comfortable_decel_mps2: d.comfortable_decel_mps2.sample(rng),
+        politeness: d.politeness.sample(rng),
+        reaction_s: d.reaction_s.sample(rng),
+    }
+}
+
+/// A driver that may take over the ego (closed loop). The default driver is used where
+/// `command` returns `None`.
+pub trait Driver {
+    /// The ego's acceleration and lane-change wish for the coming step.
+    fn command(&mut self, world: &World, ego: &Actor) -> Option<Command>;
+}
+
+/// An external driver's command.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Command {
+    /// Requested acceleration (clamped to the vehicle's limits).
+    pub accel_mps2: f64,
+    /// Start a lane change: `Some(true)` left, `Some(false)` right.
+    pub lane_change_left: Option<bool>,
+}
+
+/// The built-in driver for the ego: the same behaviour stack as everyone else.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultDriver;
+
+impl Driver for DefaultDriver {
+    fn command(&mut self, _: &World, _: &Actor) -> Option<Command> {
+        None
+    }
+}
+
+impl World {
+    /// Builds the world of `spec` on `net` and places the initial traffic.
+    pub fn new(net: Network, spec: &ScenarioSpec, seed: u64) -> Result<Self, SimError> {
+        let map = LaneMap::new(&net);
+        let n = map.lanes.len();
+        let mix: Vec<(ActorKind, f64)> = spec
+            .traffic
+            .mix
+            .iter()
+            .filter(|k| k.weight > 0.0)
+            .map(|k| (k.kind, k.weight))
+            .collect();
+        let d = &spec.traffic.density_per_km_lane;
+        let target = [
+            d.motorway * map.lane_km[0],
+            d.rural * map.lane_km[1],
+            d.urban * map.lane_km[2],
+        ];
+        let mut w = World {
+            lights: vec![LightState::Red; net.controllers.len()],
+            net,
+            map,
+            actors: Vec::new(),
+            rngs: Vec::new(),
+            lists: vec![Vec::new(); n],
+            ghosts: vec![Vec::new(); n],
+            holds: vec![Vec::new(); n],
+            step_s: spec.sim.step_s,
+            substeps: spec.sim.substeps,
+            step: 0,
+            seed,
+            spawn_rng: ChaCha8Rng::seed_from_u64(stream_seed(seed, 0x5BA7)),
+            driver_dist: spec.traffic.driver,
+            mix,
+            density: Density {
+                count: [0; 3],
+                target,
+            },
+            ego: None,
+            ego_status: EgoStatus::Driving,
+            recorder: None,
+            spawn_cursor: 0,
+            next_id: 0,
+        };
+        w.switch_lights();
+        w.place_ego(spec)?;
+        w.populate();
+        w.update_poses();
+        Ok(w)
+    }
+
+    /// Starts recording trajectories (from the current step).
+    pub fn record(&mut self) {
+        let mut r = Recorder::new(self.step_s, &self.map);
+        r.capture(self);
+        self.recorder = Some(r);
+    }
+
+    /// The recording so far.
+    pub fn take_recording(&mut self) -> Option<Recording> {
+        self.recorder.take().map(|r| r.finish(self))
+    }
+
+    /// Simulated time.
+    pub fn time_s(&self) -> f64 {
+        self.step as f64 * self.step_s
+    }
+
+    /// Live actors in id order.
+    pub fn live(&self) -> impl Iterator<Item = &Actor> {
+        self.actors.iter().filter(|a| a.alive)
+    }
+
+    /// Light state of a controller.
+    pub fn light(&self, c: roadworld_road::ControllerId) -> LightState {
+        self.lights[c.index()]
+    }
+
+    fn switch_lights(&mut self) {
+        let t = self.time_s();
+        for (k, c) in self.net.controllers.iter().enumerate() {
+            self.lights[k] = c.timing.state_at(t);
+        }
+    }
+
+    // ----- placing actors -------------------------------------------------------------
+
+    fn new_actor(
+        &mut self,
+        kind: ActorKind,
+        lane: LaneId,
+        d_m: f64,
+        ego: bool,
+        driver: &DriverDist,
+    ) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(self.seed, 0xAC70_0000 + id as u64));
+        let body = Body::sample(kind, &mut rng);
+        let mut driver = draw_driver(driver, &mut rng);
+        driver.max_accel_mps2 = driver.max_accel_mps2.min(kind_info(kind).max_accel_mps2);
+        let idx = self.actors.len() as u32;
+        self.actors.push(Actor {
+            id: ActorId(id),
+            body,
+            driver,
+            ego,
+            alive: true,
+            lane,
+            d_m,
+            speed_mps: 0.0,
+            accel_mps2: 0.0,
+            lat_m: 0.0,
+            lane_change: None,
+            plan: VecDeque::new(),
+            want: None,
+            hold: None,
+            pose: ActorPose::default(),
+            flags: if ego { flags::EGO } else { 0 },
+            standing_s: 0.0,
+            go_s: 0.0,
+            stopped_at_sign: false,
+            at_red: false,
+            lc_cooldown_s: 0.0,
+            next_accel: 0.0,
+            route_pos: None,
+        });
+        self.rngs.push(rng);
+        self.insert_sorted(lane, idx);
+        idx
+    }
+
+    fn insert_sorted(&mut self, lane: LaneId, idx: u32) {
+        let d = self.actors[idx as usize].d_m;
+        let actors = &self.actors;
+        let list = &mut self.lists[lane.index()];
+        let pos = list.partition_point(|&j| {
+            let a = &actors[j as usize];
+            (a.d_m, a.id) < (d, actors[idx as usize].id)
+        });
+        list.insert(pos, idx);
+    }
+
+    fn remove_from_list(&mut self, lane: LaneId, idx: u32) {
+        let list = &mut self.lists[lane.index()];
+        if let Some(p) = list.iter().position(|&j| j == idx) {
+            list.remove(p);
+        }
+    }
+
+    fn place_ego(&mut self, spec: &ScenarioSpec) -> Result<(), SimError> {
+        let Some(first) = self.net.main_route.first().copied() else {
+            return Err(SimError::NoRoute);
+        };
+        let road = self.net.road(first.road);
+        let sec = if first.forward {
+            0
+        } else {
+            road.sections.len() - 1
+        };
+        // The rightmost driving lane that is good for the route.
+        let candidates: Vec<LaneId> = self
+            .map
+            .lanes
+            .iter()
+            .filter(|l| l.lane.road == first.road && l.lane.section as usize == sec)
+            .filter(|l| l.forward == first.forward && l.usable_from_m < 1.0)
+            .map(|l| l.id)
+            .collect();
+        let Some(&lane) = candidates
+            .iter()
+            .find(|&&l| self.map.lane(l).right.is_none())
+            .or(candidates.first())
+        else {
+            return Err(SimError::NoRoute);
+        };
+        let d = 25.0_f64.min(0.5 * self.map.lane(lane).length_m);
+        let idx = self.new_actor(spec.ego.kind, lane, d, true, &spec.ego.driver.clone());
+        let a = &mut self.actors[idx as usize];
+        a.route_pos = Some(0);
+        let v0 = self.map.lane(lane).advisory_at(d) * a.driver.desired_speed_factor;
+        a.speed_mps = 0.8 * v0;
+        self.ego = Some(idx);
+        self.refresh_want(idx);
+        Ok(())
+    }
+
+    fn pick_kind(&mut self) -> ActorKind {
+        let total: f64 = self.mix.iter().map(|m| m.1).sum();
+        let mut u = self.spawn_rng.random_range(0.0..total);
+        for &(k, w) in &self.mix {
+            if u < w {
+                return k;
+            }
+            u -= w;
+        }
+        self.mix.last().map_or(ActorKind::Car, |m| m.0)
+    }
+
+    /// The initial traffic: every lane outside junctions filled at the target density,
+    /// at speeds that keep the gaps.
+    fn populate(&mut self) {
+        let dens = self.density.target;
+        let ego_lane = self.ego.map(|e| self.actors[e as usize].lane);
+        let ego_d = self.ego.map_or(0.0, |e| self.actors[e as usize].d_m);
+        for k in 0..self.map.lanes.len() {
+            let lane = &self.map.lanes[k];
+            if lane.junction.is_some() {
+                continue;
+            }
+            let ci = class_index(lane.class);
+            let per_m = dens[ci] / self.map.lane_km[ci].max(1e-9) / 1000.0;
+            if per_m <= 0.0 {
+                continue;
+            }
+            let spacing = 1.0 / per_m;
+            // Clear of the stop lines at the lane's end.
+            let stop = lane
+                .next
+                .iter()
+                .filter_map(|&c| self.map.lane(c).path.as_ref().map(|p| p.stop_d_m))
+                .fold(lane.usable_to_m, f64::min);
+            let (from, to) = (lane.usable_from_m + 6.0, stop - 8.0);
+            if to <= from {
+                continue;
+            }
+            let mut d = from + self.spawn_rng.random_range(0.0..spacing);
+            while d < to {
+                let here = LaneId(k as u32);
+                let near_ego = ego_lane == Some(here) && (d - ego_d).abs() < 40.0;
+                if !near_ego {
+                    let kind = self.pick_kind();
+                    let dist = self.driver_dist;
+                    let idx = self.new_actor(kind, here, d, false, &dist);
+                    let a = &self.actors[idx as usize];
+                    let lane = self.map.lane(here);
+                    let v0 = lane.advisory_at(d) * a.driver.desired_speed_factor;
+                    let gap = spacing - a.body.length_m;
+                    let v_eq = ((gap - a.driver.min_gap_m) / a.driver.time_headway_s).max(0.0);
+                    // Slow enough to stop before the end of the chain.
+                    let to_end = (lane.chain_m - d - 10.0).max(0.0);
+                    let v_stop = (2.0 * a.driver.comfortable_decel_mps2 * to_end).sqrt();
+                    let v = v0.min(v_eq).min(v_stop).min(kind_info(kind).max_speed_mps);
+                    self.actors[idx as usize].speed_mps = v;
+                    self.refresh_want(idx);
+                }
+                let jitter = self.spawn_rng.random_range(0.7..1.3);
+                d += spacing * jitter;
+            }
+        }
+        // Overlaps across lane boundaries: drop the follower of any too-close pair.
+        let mut drop = Vec::new();
+        for k in 0..self.actors.len() {
+            if let Some(l) = self.leader_of(k as u32) {
+                let a = &self.actors[k];
+                if l.gap_m < a.driver.min_gap_m + 0.5 * a.speed_mps && !a.ego {
+                    drop.push(k as u32);
+                }
+            }
+        }
+        for k in drop {
+            self.despawn(k);
+        }
+        self.count_density();
+    }
+
+    fn despawn(&mut self, idx: u32) {
+        let a = &self.actors[idx as usize];
+        if !a.alive {
+            return;
+        }
+        let (lane, lc, hold) = (a.lane, a.lane_change, a.hold);
+        self.remove_from_list(lane, idx);
+        if let Some(lc) = lc
+            && lc.ghost
+        {
+            self.ghosts[lc.from.index()].retain(|&j| j != idx);
+        }
+        if let Some(h) = hold {
+            self.holds[h.index()].retain(|&j| j != idx);
+        }
+        let a = &mut self.actors[idx as usize];
+        a.alive = false;
+        a.plan = VecDeque::new();
+        if a.ego {
+            self.ego_status = EgoStatus::Arrived;
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            r.despawned(idx, self.step);
+        }
+    }
+
+    fn count_density(&mut self) {
+        let mut c = [0u32; 3];
+        for a in self.actors.iter().filter(|a| a.alive) {
+            let l = self.map.lane(a.lane);
+            if l.junction.is_none() {
+                c[class_index(l.class)] += 1;
+            }
+        }
+        self.density.count = c;
+    }
+
+    // ----- plans and wants ---------------------------------------------------------------
+
+    /// The road after the junction that ends the current chain, chosen once per chain.
+    fn refresh_want(&mut self, idx: u32) {
+        let a = &self.actors[idx as usize];
+        let lane = self.map.lane(a.lane);
+        if lane.junction.is_some() {
+            return;
+        }
+        // Every road reachable from this cross-section.
+        let mut options: Vec<(RoadId, f64)> = Vec::new();
+        let mut lanes = vec![lane.id];
+        let mut l = lane.left;
+        while let Some(x) = l {
+            lanes.push(x);
+            l = self.map.lane(x).left;
+        }
+        let mut r = lane.right;
+        while let Some(x) = r {
+            lanes.push(x);
+            r = self.map.lane(x).right;
+        }
+        for &x in &lanes {
+            for &(road, conn) in &self.map.lane(x).reach {
+                let turn = self
+                    .map
+                    .lane(conn)
+                    .path
+                    .as_ref()
+                    .map_or(0.0, |p| p.turn_rad.abs());
+                let w = if turn < 0.5 { 3.0 } else { 1.0 };
+                if !options.iter().any(|o| o.0 == road) {
+                    options.push((road, w));
+                }
+            }
+        }
+        options.sort_by_key(|o| o.0);
+        let want = if let Some(p) = a.route_pos {
+            self.route_want(p, &options)
+        } else if options.is_empty() {
+            None
+        } else {
+            let total: f64 = options.iter().map(|o| o.1).sum();
+            let mut u = self.rngs[idx as usize].random_range(0.0..total);
+            let mut pick = options[0].0;
+            for o in &options {
+                if u < o.1 {
+                    pick = o.0;
+                    break;
+                }
+                u -= o.1;
+            }
+            Some(pick)
+        };
+        let a = &mut self.actors[idx as usize];
+        a.want = want;
+        a.plan.clear();
+    }
+
+    /// The ego's wanted road: the first option that is on the main route ahead.
+    fn route_want(&self, pos: usize, options: &[(RoadId, f64)]) -> Option<RoadId> {
+        let route = &self.net.main_route;
+        route
+            .iter()
+            .skip(pos)
+            .take(64)
+            .map(|st| st.road)
+            .find(|r| options.iter().any(|o| o.0 == *r))
+    }
+
+    /// Whether driving on in `lane` reaches the wanted road.
+    fn good_lane(&self, lane: LaneId, want: Option<RoadId>) -> bool {
+        let l = self.map.lane(lane);
+        if l.dead_end {
+            return false;
+        }
+        match want {
+            None => true,
+            Some(w) => l.reach.is_empty() || l.reach.iter().any(|r| r.0 == w),
+        }
+    }
+
+    /// Lane-change direction needed for the wanted road: `Some(true)` left.
+    fn needed_direction(&self, idx: u32) -> Option<bool> {
+        let a = &self.actors[idx as usize];
+        if self.good_lane(a.lane, a.want) {
+            return None;
+        }
+        let steps = |left: bool| {
+            let mut cur = a.lane;
+            for k in 1..8 {
+                let l = self.map.lane(cur);
+                let nx = if left { l.left } else { l.right };
+                match nx {
+                    Some(x) if self.good_lane(x, a.want) => return Some(k),
+                    Some(x) => cur = x,
+                    None => return None,
+                }
+            }
+            None
+        };
+        match (steps(true), steps(false)) {
+            (Some(l), Some(r)) => Some(l <= r),
+            (Some(_), None) => Some(true),
+            (None, Some(_)) => Some(false),
+            (None, None) => None,
+        }
+    }
+
+    /// Extends the actor's plan to cover `horizon` metres.
+    fn extend_plan(&mut self, idx: u32, horizon: f64) {
+        let a = &self.actors[idx as usize];
+        let mut dist = self.map.lane(a.lane).length_m - a.d_m;
+        for &l in &a.plan {
+            dist += self.map.lane(l).length_m;
+        }
+        let mut last = a.plan.back().copied().unwrap_or(a.lane);
+        let mut first_junction = !a.plan.iter().any(|&l| self.map.lane(l).junction.is_some())
+            && self.map.lane(a.lane).junction.is_none();
+        let want = a.want;
+        let mut added = Vec::new();
+        while dist < horizon && added.len() + a.plan.len() < 48 {
+            let l = self.map.lane(last);
+            if l.next.is_empty() {
+                break;
+            }
+            let next = if l.next.len() == 1 {
+                l.next[0]
+            } else {
+                let chosen = if first_junction {
+                    want.and_then(|w| l.reach.iter().find(|r| r.0 == w).map(|r| r.1))
+                } else {
+                    None
+                };
+                match chosen {
+                    Some(c) => c,
+                    None => {
+                        let k = self.rngs[idx as usize].random_range(0..l.next.len());
+                        l.next[k]
+                    }
+                }
+            };
+            if self.map.lane(next).junction.is_some() {
+                first_junction = false;
+            }
+            dist += self.map.lane(next).length_m;
+            added.push(next);
+            last = next;
+        }
+        self.actors[idx as usize].plan.extend(added);
+    }
+
+    // ----- looking around ----------------------------------------------------------------
+
+    /// Position of actor `j` as seen in `lane` (its ghost position if it is a ghost there).
+    fn pos_in(&self, j: u32, lane: LaneId) -> f64 {
+        let a = &self.actors[j as usize];
+        if a.lane == lane {
+            a.d_m
+        } else {
+            a.lane_change.map_or(a.d_m, |lc| a.d_m + lc.from_offset_m)
+        }
+    }
+
+    /// The nearest actor ahead of position `d` in `lane` (rear bumper position, speed,
+    /// acceleration), ghosts included, excluding `me`.
+    fn ahead_in_lane(&self, lane: LaneId, d: f64, me: u32) -> Option<(f64, u32)> {
+        let list = &self.lists[lane.index()];
+        let actors = &self.actors;
+        let pos = list.partition_point(|&j| actors[j as usize].d_m <= d);
+        let mut best: Option<(f64, u32)> = None;
+        for &j in &list[pos..] {
+            if j != me {
+                let a = &actors[j as usize];
+                best = Some((a.d_m - 0.5 * a.body.length_m, j));
+                break;
+            }
+        }
+        for &j in &self.ghosts[lane.index()] {
+            if j == me {
+                continue;
+            }
+            let gd = self.pos_in(j, lane);
+            if gd > d {
+                let rear = gd - 0.5 * self.actors[j as usize].body.length_m;
+                if best.is_none_or(|b| rear < b.0) {
+                    best = Some((rear, j));
+                }
+            }
+        }
+        best
+    }
+
+    /// The nearest actor behind position `d` in `lane` (front bumper position), ghosts
+    /// included, excluding `me`.
+    fn behind_in_lane(&self, lane: LaneId, d: f64, me: u32) -> Option<(f64, u32)> {
+        let list = &self.lists[lane.index()];
+        let actors = &self.actors;
+        let pos = list.partition_point(|&j| actors[j as usize].d_m <= d);
+        let mut best: Option<(f64, u32)> = None;
+        for &j in list[..pos].iter().rev() {
+            if j != me {
+                let a = &actors[j as usize];
+                best = Some((a.d_m + 0.5 * a.body.length_m, j));
+                break;
+            }
+        }
+        for &j in &self.ghosts[lane.index()] {
+            if j == me {
+                continue;
+            }
+            let gd = self.pos_in(j, lane);
+            if gd <= d {
+                let front = gd + 0.5 * self.actors[j as usize].body.length_m;
+                if best.is_none_or(|b| front > b.0) {
+                    best = Some((front, j));
+                }
+            }
+        }
+        best
+    }
+
+    /// The nearest actor behind position `d` in `lane`, looking back into the lanes that
+    /// lead into it (front bumper position in `lane`'s distances, negative behind its start).
+    fn behind_along(&self, lane: LaneId, d: f64, me: u32) -> Option<(f64, u32)> {
+        if let Some(x) = self.behind_in_lane(lane, d, me) {
+            return Some(x);
+        }
+        let mut best: Option<(f64, u32)> = None;
+        let mut stack: Vec<(LaneId, f64, u32)> = vec![(lane, 0.0, 0)];
+        while let Some((l, offset, depth)) = stack.pop() {
+            if depth >= 4 || offset < -150.0 {
+                continue;
+            }
+            for &p in &self.map.lane(l).prev {
+                let pl = self.map.lane(p);
+                let base = offset - pl.length_m;
+                match self.behind_in_lane(p, f64::MAX, me) {
+                    Some((front, j)) => {
+                        let f = base + front;
+                        if best.is_none_or(|b| f > b.0) {
+                            best = Some((f, j));
+                        }
+                    }
+                    None => stack.push((p, base, depth + 1)),
+                }
+            }
+        }
+        best
+    }
+
+    fn leader_view(&self, j: u32, gap: f64) -> Leader {
+        let a = &self.actors[j as usize];
+        Leader {
+            gap_m: gap,
+            speed_mps: a.speed_mps,
+            accel_mps2: a.accel_mps2,
+        }
+    }
+
+    /// The leader of actor `idx` along its plan.
+    fn leader_of(&self, idx: u32) -> Option<Leader> {
+        self.leader_along(
+            idx,
+            self.actors[idx as usize].lane,
+            self.actors[idx as usize].d_m,
+        )
+        .map(|(l, _)| l)
+    }
+
+    /// The leader of actor `idx` if it were at `d` in `lane` (following its plan beyond the
+    /// lane when `lane` is its own).
+    fn leader_along(&self, idx: u32, lane: LaneId, d: f64) -> Option<(Leader, u32)> {
+        let a = &self.actors[idx as usize];
+        let own = self.leader_in(idx, lane, d);
+        // Still straddling the old lane: its leader counts too.
+        if lane == a.lane
+            && let Some(lc) = a.lane_change
+            && lc.ghost
+        {
+            let old = self.leader_in(idx, lc.from, d + lc.from_offset_m);
+            return match (own, old) {
+                (Some(x), Some(y)) => Some(if y.0.gap_m < x.0.gap_m { y } else { x }),
+                (x, y) => x.or(y),
+            };
+        }
+        own
+    }
+
+    fn leader_in(&self, idx: u32, lane: LaneId, d: f64) -> Option<(Leader, u32)> {
+        let a = &self.actors[idx as usize];
+        let front = d + 0.5 * a.body.length_m;
+        if let Some((rear, j)) = self.ahead_in_lane(lane, d, idx) {
+            return Some((self.leader_view(j, rear - front), j));
+        }
+        let horizon = self.horizon(a);
+        let mut dist = self.map.lane(lane).length_m - front;
+        let mut prev = lane;
+        let own = lane == a.lane;
+        let mut best: Option<(Leader, u32)> = None;
+        let plan: Vec<LaneId> = if own && lane == self.actors[idx as usize].lane {
+            a.plan.iter().copied().collect()
+        } else {
+            self.map
+                .lane(lane)
+                .next
+                .first()
+                .copied()
+                .into_iter()
+                .collect()
+        };
+        for l in plan {
+            if dist > horizon {
+                break;
+            }
+            // Siblings of a diverge: vehicles just past the split on other branches.
+            let pl = self.map.lane(prev);
+            if pl.next.len() > 1 {
+                for &sib in &pl.next {
+                    if sib == l {
+                        continue;
+                    }
+                    if let Some((rear, j)) = self.ahead_in_lane(sib, f64::MIN, idx)
+                        && rear < 12.0
+                    {
+                        let g = dist + rear;
+                        if best.is_none_or(|b| g < b.0.gap_m) {
+                            best = Some((self.leader_view(j, g), j));
+                        }
+                    }
+                }
+            }
+            if let Some((rear, j)) = self.ahead_in_lane(l, f64::MIN, idx) {
+                let g = dist + rear;
+                if best.is_none_or(|b| g < b.0.gap_m) {
+                    best = Some((self.leader_view(j, g), j));
+                }
+                return best;
+            }
+            if best.is_some() {
+                return best;
+            }
+            dist += self.map.lane(l).length_m;
+            prev = l;
+        }
+        best
+    }
+
+    fn horizon(&self, a: &Actor) -> f64 {
+        let v = a.speed_mps;
+        (v * v / (2.0 * a.driver.comfortable_decel_mps2) + 2.0 * v + 20.0).max(MIN_HORIZON_M)
+    }
+
+    // ----- one step ---------------------------------------------------------------------
+
+    /// Advances the world by one step with the default ego driver.
+    pub fn step(&mut self) {
+        self.step_with(&mut DefaultDriver);
+    }
+
+    /// Advances the world by one step; `driver` may steer the ego.
+    pub fn step_with(&mut self, driver: &mut dyn Driver) {
+        let dt = self.step_s / self.substeps as f64;
+        for _ in 0..self.substeps {
+            self.switch_lights();
+            let n = self.actors.len();
+            for i in 0..n {
+                if self.actors[i].alive {
+                    self.decide(i as u32, dt);
+                }
+            }
+            if let Some(e) = self.ego
+                && self.actors[e as usize].alive
+            {
+                let ego = self.actors[e as usize].clone();
+                if let Some(cmd) = driver.command(self, &ego) {
+                    self.apply_command(e, cmd, dt);
+                }
+            }
+            self.integrate(dt);
+        }
+        self.step += 1;
+        self.spawn_at_edges();
+        self.update_poses();
+        self.count_density();
+        if let Some(mut r) = self.recorder.take() {
+            r.capture(self);
+            self.recorder = Some(r);
+        }
+    }
+
+    fn apply_command(&mut self, e: u32, cmd: Command, dt: f64) {
+        let info = kind_info(self.actors[e as usize].body.kind);
+        let a = &mut self.actors[e as usize];
+        let jerk = info.max_jerk_mps3 * dt;
+        a.next_accel = cmd
+            .accel_mps2
+            .clamp(-info.max_decel_mps2, info.max_accel_mps2)
+            .clamp(a.accel_mps2 - jerk, a.accel_mps2 + jerk);
+        if let Some(left) = cmd.lane_change_left
+            && a.lane_change.is_none()
+        {
+            let lane = self.map.lane(a.lane);
+            let target = if left { lane.left } else { lane.right };
+            if let Some(t) = target {
+                self.start_lane_change(e, t);
+            }
+        }
+    }
+
+    /// Picks the actor's acceleration for the coming step (and starts lane changes and
+    /// claims junction paths, which take effect at once).
+    fn decide(&mut self, idx: u32, dt: f64) {
+        let horizon = self.horizon(&self.actors[idx as usize]);
+        self.extend_plan(idx, horizon);
+        self.consider_lane_change(idx);
+        let stop_gap = self.junction_ahead(idx);
+        let a = &self.actors[idx as usize];
+        let info = kind_info(a.body.kind);
+        let lane = self.map.lane(a.lane);
+        let v = a.speed_mps;
+        // Desired speed: limit times the driver's factor, curves and limits ahead.
+        let mut v0 = (lane.speed_limit_mps * a.driver.desired_speed_factor)
+            .min(lane.advisory_at(a.d_m))
+            .min(info.max_speed_mps);
+        let mut dist = lane.length_m - a.d_m;
+        let mut end_gap: Option<f64> = None;
+        let mut last = lane;
+        for &l in &a.plan {
+            if dist > horizon {
+                break;
+            }
+            let ll = self.map.lane(l);
+            v0 = v0.min((ll.entry_speed_mps.powi(2) + 2.0 * 1.2 * dist.max(0.0)).sqrt());
+            dist += ll.length_m;
+            last = ll;
+        }
+        // A plan that ends before the horizon ends in a dropped lane: stop before it.
+        if dist <= horizon && !last.exit && last.next.is_empty() {
+            let lost = last.length_m - last.usable_to_m.max(0.0);
+            end_gap = Some(dist - lost - 2.0 - 0.5 * a.body.length_m + a.body.length_m * 0.0);
+        }
+        let usable_end = if lane.next.is_empty() && !lane.exit {
+            Some(lane.usable_to_m - 2.0 - (a.d_m + 0.5 * a.body.length_m))
+        } else {
+            None
+        };
+        let leader = self.leader_along(idx, a.lane, a.d_m);
+        let mut acc = acc_accel(&a.driver, v, v0, leader.map(|l| l.0));
+        let mut obstacles: Vec<f64> = Vec::new();
+        if let Some(g) = stop_gap {
+            obstacles.push(g);
+        }
+        if let Some(g) = end_gap {
+            obstacles.push(g);
+        }
+        if let Some(g) = usable_end {
+            obstacles.push(g);
+        }
+        let tau = dt + info.max_decel_mps2 / (2.0 * info.max_jerk_mps3.max(1.0));
+        let b_safe = info.max_decel_mps2 * 0.8;
+        let mut v_cap = f64::MAX;
+        for g in obstacles {
+            acc = acc.min(acc_accel(&a.driver, v, v0, Some(Leader::standing(g))));
+            v_cap = v_cap.min(safe_speed(g - STOP_MARGIN_M, 0.0, v, b_safe, tau));
+        }
+        if let Some((l, _)) = leader {
+            v_cap = v_cap.min(safe_speed(l.gap_m - 0.5, l.speed_mps, v, b_safe, tau));
+        }
+        if v_cap < f64::MAX {
+            acc = acc.min((v_cap - v) / dt);
+        }
+        // Moving off after a stand takes a reaction time.
+        let a = &mut self.actors[idx as usize];
+        if v < 0.05 && acc > 0.0 {
+            a.go_s += dt;
+            if a.go_s < a.driver.reaction_s {
+                acc = 0.0;
+            }
+        } else if acc <= 0.0 {
+            a.go_s = 0.0;
+        }
+        // Release the brake towards standstill so that the stop itself keeps the jerk limit.
+        // Releasing at 0.8 of the jerk limit from `a` must end at rest with speed to spare:
+        // v + a dt >= a^2 / (2 j) + |a| dt / 2.
+        if acc < 0.0 {
+            let j = 0.8 * info.max_jerk_mps3;
+            let x = j * (-1.5 * dt + (2.25 * dt * dt + 2.0 * v / j).sqrt());
+            acc = acc.max(-x).max(-v / (2.0 * dt));
+        }
+        let jerk = info.max_jerk_mps3 * dt;
+        acc = acc
+            .clamp(-info.max_decel_mps2, a.driver.max_accel_mps2)
+            .clamp(a.accel_mps2 - jerk, a.accel_mps2 + jerk);
+        if !acc.is_finite() {
+            acc = -info.max_decel_mps2;
+        }
+        a.next_accel = acc;
+    }
+
+    // ----- junctions --------------------------------------------------------------------
+
+    /// Position of actor `j` along junction path `conn`'s extended path, if it is on it.
+    fn ext_pos(&self, j: u32, conn: LaneId) -> Option<f64> {
+        let a = &self.actors[j as usize];
+        let p = self.map.lane(conn).path.as_ref()?;
+        let inc = self.map.lane(p.incoming);
+        if a.lane == conn {
+            Some(p.approach_m + a.d_m)
+        } else if a.lane == p.incoming {
+            Some(a.d_m - (inc.length_m - p.approach_m))
+        } else if Some(a.lane) == p.outgoing {
+            Some(p.approach_m + self.map.lane(conn).length_m + a.d_m)
+        } else {
+            // Further back on the approach: well before the path.
+            Some(-1e6)
+        }
+    }
+
+    /// Handles the first junction ahead: claims its path when allowed and returns the gap
+    /// to the stop line when the actor must wait.
+    fn junction_ahead(&mut self, idx: u32) -> Option<f64> {
+        let a = &self.actors[idx as usize];
+        // Find the first connecting lane in the plan (or the current lane).
+        let mut dist = self.map.lane(a.lane).length_m - a.d_m;
+        let mut before = a.lane;
+        let mut conn = None;
+        if self.map.lane(a.lane).junction.is_none() {
+            for &l in &a.plan {
+                if self.map.lane(l).junction.is_some() {
+                    conn = Some((l, before, dist));
+                    break;
+                }
+                dist += self.map.lane(l).length_m;
+                before = l;
+                if dist > self.horizon(a) + 50.0 {
+                    break;
+                }
+            }
+        } else {
+            // On a connecting lane: look for the next junction beyond it.
+            let mut prev = a.lane;
+            for &l in &a.plan {
+                if self.map.lane(l).junction.is_some() && self.map.lane(prev).junction.is_none() {
+                    conn = Some((l, prev, dist));
+                    break;
+                }
+                dist += self.map.lane(l).length_m;
+                prev = l;
+                if dist > self.horizon(a) + 50.0 {
+                    break;
+                }
+            }
+        }
+        let (half_len, v, b, hold) = (
+            0.5 * a.body.length_m,
+            a.speed_mps,
+            a.driver.comfortable_decel_mps2,
+            a.hold,
+        );
+        self.actors[idx as usize].at_red = false;
+        let (conn, incoming, dist_to_incoming_end) = conn?;
+        let path = self.map.lane(conn).path.as_ref()?;
+        let inc = self.map.lane(incoming);
+        // Gap from the actor's front to the stop line.
+        let stop_gap = dist_to_incoming_end - (inc.length_m - path.stop_d_m) - half_len;
+        let held = hold == Some(conn);
+        // Stop signs: stand at the line first.
+        if inc.control == crate::lanes::Control::Stop && stop_gap < 3.0 && v < 0.1 {
+            self.actors[idx as usize].stopped_at_sign = true;
+        }
+        if let Control::Signal(c) = inc.control
+            && self.lights[c.index()] != LightState::Green
+            && !held
+            && v < 0.5
+            && stop_gap < 200.0
+        {
+            self.actors[idx as usize].at_red = true;
+        }
+        let a = &self.actors[idx as usize];
+        let signal_ok = match inc.control {
+            Control::Signal(c) => match self.lights[c.index()] {
+                LightState::Green => true,
+                LightState::Amber => stop_gap < v * v / (2.0 * 3.0) + 0.5 || held && stop_gap < 0.0,
+                LightState::Red => held && stop_gap < v * v / (2.0 * 4.0),
+            },
+            Control::Stop => a.stopped_at_sign || held,
+            _ => true,
+        };
+        if held {
+            if signal_ok {
+                return None;
+            }
+            // The light changed and we can still stop: give the path back.
+            self.release(idx);
+            return Some(stop_gap);
+        }
+        if !signal_ok {
+            return Some(stop_gap);
+        }
+        let commit_dist = v * v / (2.0 * b) + v * 1.5 + 8.0;
+        if stop_gap > commit_dist {
+            return Some(stop_gap);
+        }
+        if self.may_enter(idx, conn) {
+            let a = &mut self.actors[idx as usize];
+            if let Some(old) = a.hold
+                && old != conn
+            {
+                // Holding a previous path still: keep it; the new claim waits.
+                let _ = old;
+                return Some(stop_gap);
+            }
+            a.hold = Some(conn);
+            a.stopped_at_sign = false;
+            self.holds[conn.index()].push(idx);
+            None
+        } else {
+            Some(stop_gap)
+        }
+    }
+
+    fn release(&mut self, idx: u32) {
+        if let Some(h) = self.actors[idx as usize].hold.take() {
+            self.holds[h.index()].retain(|&j| j != idx);
+        }
+    }
+
+    /// Whether actor `idx` may claim junction path `conn` now.
+    fn may_enter(&self, idx: u32, conn: LaneId) -> bool {
+        let Some(path) = self.map.lane(conn).path.as_ref() else {
+            return true;
+        };
+        let me = &self.actors[idx as usize];
+        let my_pos = self.ext_pos(idx, conn).unwrap_or(-1e6).max(-200.0);
+        for z in &path.zones {
+            // Anyone holding the other path and not yet clear of the zone blocks us.
+            for &h in &self.holds[z.other.index()] {
+                if h == idx {
+                    continue;
+                }
+                let hp = self.ext_pos(h, z.other).unwrap_or(-1e6);
+                let rear = hp - 0.5 * self.actors[h as usize].body.length_m;
+                if rear < z.other_out_m + 0.5 {
+                    return false;
+                }
+            }
+            if !z.yields {
+                continue;
+            }
+            // Priority traffic coming to the zone within our clearing time.
+            let clear_dist = (z.out_m + 0.5 * me.body.length_m - my_pos).max(0.0);
+            let a = me.driver.max_accel_mps2.max(0.5);
+            let v = me.speed_mps;
+            let t_clear = (-v + (v * v + 2.0 * a * clear_dist).sqrt()) / a;
+            let other = self.map.lane(z.other);
+            let Some(op) = other.path.as_ref() else {
+                continue;
+            };
+            let mut lane = op.incoming;
+            let mut back = 0.0; // distance from `lane`'s end to the other path's start
+            for _ in 0..6 {
+                let ll = self.map.lane(lane);
+                for &j in self.lists[lane.index()].iter().rev() {
+                    let o = &self.actors[j as usize];
+                    if o.hold.is_some() || j == idx {
+                        continue;
+                    }
+                    let bound = o.plan.front() == Some(&z.other)
+                        || o.plan.iter().take(6).any(|&p| p == z.other);
+                    if !bound {
+                        continue;
+                    }
+                    // Distance of its front to the zone.
+                    let to_zone = back
+                        + (ll.length_m - o.d_m - 0.5 * o.body.length_m)
+                        + (z.other_in_m - op.approach_m);
+                    let eta = to_zone.max(0.0) / o.speed_mps.max(0.5);
+                    let waiting = o.speed_mps < 0.5 && to_zone < 25.0;
+                    if !waiting && eta < t_clear + GAP_MARGIN_S {
+                        return false;
+                    }
+                    if to_zone > 250.0 {
+                        break;
+                    }
+                }
+                back += ll.length_m;
+                if back > 250.0 || ll.prev.len() != 1 {
+                    break;
+                }
+                lane = ll.prev[0];
+            }
+        }
+        // Room behind the junction for us.
+        if let Some(out) = path.outgoing {
+            let ol = self.map.lane(out);
+            let mut room = ol.length_m.min(40.0);
+            if let Some((rear, _)) = self.ahead_in_lane(out, f64::MIN, idx) {
+                room = room.min(rear);
+            }
+            // Others inside the junction bound for the same lane.
+            for &p in &ol.prev {
+                for &h in &self.holds[p.index()] {
+                    if h != idx && self.actors[h as usize].lane == p {
+                        let o = &self.actors[h as usize];
+                        room -= o.body.length_m + o.driver.min_gap_m;
+                    }
+                }
+            }
+            if room < me.body.length_m + me.driver.min_gap_m + 1.0 && room < ol.length_m {
+                return false;
+            }
+        }
+        true
+    }
+
+    // ----- lane changes -----------------------------------------------------------------
+
+    fn consider_lane_change(&mut self, idx: u32) {
+        let a = &self.actors[idx as usize];
+        if a.lane_change.is_some() || a.lc_cooldown_s > 0.0 || a.hold.is_some() {
+            return;
+        }
+        let lane = self.map.lane(a.lane);
+        if lane.junction.is_some() {
+            return;
+        }
+        let need = self.needed_direction(idx);
+        // Discretionary changes are weighed once a second, staggered by id.
+        if need.is_none() && !(self.step + a.id.0 as u64).is_multiple_of(10) {
+            return;
+        }
+        let to_chain_end = lane.chain_m - a.d_m;
+        let v = a.speed_mps;
+        let lc_len = lane_change_length(v);
+        if to_chain_end < lc_len + 5.0 && need.is_none() {
+            return;
+        }
+        let me_acc_now = {
+            let l = self.leader_along(idx, a.lane, a.d_m).map(|x| x.0);
+            acc_accel(&a.driver, v, self.desired(idx), l)
+        };
+        let mut best: Option<(f64, LaneId)> = None;
+        for (left, target) in [(true, lane.left), (false, lane.right)] {
+            let Some(t) = target else { continue };
+            if let Some(n) = need
+                && n != left
+            {
+                continue;
+            }
+            if need.is_none() && !self.good_lane(t, a.want) {
+                continue;
+            }
+            let tl = self.map.lane(t);
+            let s = lane.at(a.d_m).s_m;
+            let dt_ = tl.d_at_s(s);
+            let w_ok = tl.at(dt_).width_m >= MIN_USABLE_WIDTH_M.max(a.body.width_m + 0.6)
+                && tl.usable_from_m <= dt_ - 0.5 * a.body.length_m
+                && (tl.usable_to_m >= dt_ + lc_len || !tl.next.is_empty());
+            if !w_ok {
+                continue;
+            }
+            // New leader and follower.
+            let front = dt_ + 0.5 * a.body.length_m;
+            let rear = dt_ - 0.5 * a.body.length_m;
+            let lead = self.ahead_in_lane(t, dt_, idx);
+            let follow = self.behind_along(t, dt_, idx);
+            let min_gap = a.driver.min_gap_m * 0.5 + 1.0;
+            let mut my_new = acc_accel(&a.driver, v, self.desired(idx), None);
+            if let Some((r, j)) = lead {
+                let gap = r - front;
+                if gap < min_gap {
+                    continue;
+                }
+                my_new = acc_accel(
+                    &a.driver,
+                    v,
+                    self.desired(idx),
+                    Some(self.leader_view(j, gap)),
+                );
+                let o = &self.actors[j as usize];
+                if v > o.speed_mps {
+                    let vs = safe_speed(gap - 0.5, o.speed_mps, v, 4.0, 0.5);
+                    if vs < v - 2.0 {
+                        continue;
+                    }
+                }
+            } else if let Some(l) = self.leader_along(idx, t, dt_) {
+                if l.0.gap_m < min_gap {
+                    continue;
+                }
+                my_new = acc_accel(&a.driver, v, self.desired(idx), Some(l.0));
+            }
+            let mut follower_gain = 0.0;
+            if let Some((f, j)) = follow {
+                let gap = rear - f;
+                if gap < min_gap {
+                    continue;
+                }
+                let o = &self.actors[j as usize];
+                let o_new = acc_accel(
+                    &o.driver,
+                    o.speed_mps,
+                    self.desired(j),
+                    Some(Leader {
+                        gap_m: gap,
+                        speed_mps: v,
+                        accel_mps2: my_new.min(0.0),
+                    }),
+                );
+                let safe = safe_speed(gap - 0.5, v, o.speed_mps, 4.0, 0.6);
+                if o_new < -SAFE_DECEL_MPS2 || safe < o.speed_mps - 1.0 {
+                    continue;
+                }
+                let o_now = acc_accel(&o.driver, o.speed_mps, self.desired(j), self.leader_of(j));
+                follower_gain = o_new - o_now;
+            }
+            if my_new < -SAFE_DECEL_MPS2 {
+                continue;
+            }
+            let keep_right = if left { -0.3 } else { 0.3 };
+            let score = if need.is_some() {
+                10.0 + my_new
+            } else {
+                my_new - me_acc_now + a.driver.politeness * follower_gain + keep_right
+            };
+            let threshold = if need.is_some() { 0.0 } else { 0.4 };
+            if score > threshold && best.is_none_or(|b| score > b.0) {
+                best = Some((score, t));
+            }
+        }
+        if let Some((_, t)) = best {
+            self.start_lane_change(idx, t);
+        }
+    }
+
+    /// Desired speed of actor `idx` where it is.
+    fn desired(&self, idx: u32) -> f64 {
+        let a = &self.actors[idx as usize];
+        let lane = self.map.lane(a.lane);
+        (lane.speed_limit_mps * a.driver.desired_speed_factor)
+            .min(lane.advisory_at(a.d_m))
+            .min(kind_info(a.body.kind).max_speed_mps)
+    }
+
+    fn start_lane_change(&mut self, idx: u32, target: LaneId) {
+        let a = &self.actors[idx as usize];
+        let from = a.lane;
+        let fl = self.map.lane(from);
+        let tl = self.map.lane(target);
+        let here = fl.at(a.d_m);
+        let d_new = tl.d_at_s(here.s_m);
+        let there = tl.at(d_new);
+        // Lateral offset of the old position from the new lane centre, positive left.
+        let (dx, dy) = (here.x_m - there.x_m, here.y_m - there.y_m);
+        let left_x = -there.heading_rad.sin();
+        let left_y = there.heading_rad.cos();
+        let offset0 = dx * left_x + dy * left_y + a.lat_m;
+        let length_m = lane_change_length(a.speed_mps);
+        let lc = LaneChange {
+            from,
+            from_offset_m: a.d_m - d_new,
+            start_d_m: d_new,
+            length_m,
+            offset0_m: offset0,
+            ghost: true,
+        };
+        self.remove_from_list(from, idx);
+        let a = &mut self.actors[idx as usize];
+        a.lane = target;
+        a.d_m = d_new;
+        a.lat_m = offset0;
+        a.lane_change = Some(lc);
+        a.plan.clear();
+        self.insert_sorted(target, idx);
+        self.ghosts[from.index()].push(idx);
+        self.refresh_want_keep(idx);
+    }
+
+    /// After a lane change the want stays; only the plan is redone.
+    fn refresh_want_keep(&mut self, idx: u32) {
+        self.actors[idx as usize].plan.clear();
+    }
+
+    // ----- moving -----------------------------------------------------------------------
+
+    fn integrate(&mut self, dt: f64) {
+        let n = self.actors.len();
+        let mut moved: Vec<u32> = Vec::new();
+        for i in 0..n {
+            let a = &mut self.actors[i];
+            if !a.alive {
+                continue;
+            }
+            let v = a.speed_mps;
+            let mut acc = a.next_accel;
+            if v + acc * dt < 0.0 {
+                acc = -v / dt;
+            }
+            let mut nv = v + acc * dt;
+            if nv < 1e-3 && acc <= 0.0 {
+                nv = 0.0;
+            }
+            a.d_m += 0.5 * (v + nv) * dt;
+            a.speed_mps = nv;
+            a.accel_mps2 = acc;
+            a.lc_cooldown_s = (a.lc_cooldown_s - dt).max(0.0);
+            if nv < 0.05 {
+                a.standing_s += dt;
+            } else {
+                a.standing_s = 0.0;
+            }
+            if a.d_m >= self.map.lanes[a.lane.index()].length_m {
+                moved.push(i as u32);
+            }
+            if let Some(lc) = a.lane_change.as_mut() {
+                let u = lc.progress(a.d_m);
+                a.lat_m = lc.offset0_m * (1.0 - smootherstep(u));
+                if u >= 0.75 && lc.ghost {
+                    lc.ghost = false;
+                    let from = lc.from;
+                    self.ghosts[from.index()].retain(|&j| j != i as u32);
+                }
+                if u >= 1.0 {
+                    a.lane_change = None;
+                    a.lat_m = 0.0;
+                    a.lc_cooldown_s = 3.0;
+                }
+            }
+        }
+        // Lane transitions, in id order.
+        for i in moved {
+            self.advance_lanes(i);
+        }
+        // Ghosts that ran off the end of their lane.
+        for i in 0..n {
+            let a = &self.actors[i];
+            if !a.alive {
+                continue;
+            }
+            if let Some(lc) = a.lane_change
+                && lc.ghost
+            {
+                let gd = a.d_m + lc.from_offset_m;
+                let fl = self.map.lane(lc.from);
+                if gd >= fl.length_m {
+                    self.ghosts[lc.from.index()].retain(|&j| j != i as u32);
+                    let a = &mut self.actors[i];
+                    let mut new = lc;
+                    if fl.next.len() == 1 && fl.junction.is_none() {
+                        let nx = fl.next[0];
+                        new.from = nx;
+                        new.from_offset_m = lc.from_offset_m - fl.length_m;
+                        a.lane_change = Some(new);
+                        self.ghosts[nx.index()].push(i as u32);
+                    } else {
+                        new.ghost = false;
+                        a.lane_change = Some(new);
+                    }
+                }
+            }
+        }
+        // Junction paths cleared: released once the rear is past the last zone on the
+        // outgoing lane, or when the actor no longer heads for the path.
+        for i in 0..n {
+            let Some(h) = self.actors[i].hold else {
+                continue;
+            };
+            let Some(path) = self.map.lane(h).path.as_ref() else {
+                self.release(i as u32);
+                continue;
+            };
+            let a = &self.actors[i];
+            let keep = if a.lane == h || a.plan.contains(&h) {
+                true
+            } else if Some(a.lane) == path.outgoing {
+                let pos = self.ext_pos(i as u32, h).unwrap_or(0.0);
+                let last_out = path.zones.iter().map(|z| z.out_m).fold(0.0, f64::max);
+                pos - 0.5 * a.body.length_m <= last_out
+            } else {
+                false
+            };
+            if !keep {
+                self.release(i as u32);
+            }
+        }
+        // Keep lists sorted (vehicles never pass within a lane, but ghosts and spawns may
+        // tie).
+        for k in 0..self.lists.len() {
+            let list = &mut self.lists[k];
+            if list.len() > 1 {
+                let actors = &self.actors;
+                let sorted = list
+                    .windows(2)
+                    .all(|w| actors[w[0] as usize].d_m <= actors[w[1] as usize].d_m);
+                if !sorted {
+                    list.sort_by(|&x, &y| {
+                        let (a, b) = (&actors[x as usize], &actors[y as usize]);
+                        a.d_m.total_cmp(&b.d_m).then(a.id.cmp(&b.id))
+                    });
+                }
+            }
+        }
+    }
+
+    /// Moves actor `i` into the next lane(s) of its plan once it passes its lane's end.
+    fn advance_lanes(&mut self, i: u32) {
+        loop {
+            let a = &self.actors[i as usize];
+            let lane = self.map.lane(a.lane);
+            if a.d_m < lane.length_m {
+                return;
+            }
+            let next = a
+                .plan
+                .front()
+                .copied()
+                .or_else(|| lane.next.first().copied());
+            let Some(next) = next else {
+                if lane.exit {
+                    self.despawn(i);
+                } else {
+                    // A dropped lane: hold at its end.
+                    let a = &mut self.actors[i as usize];
+                    a.d_m = lane.length_m - 1e-6;
+                    a.speed_mps = 0.0;
+                }
+                return;
+            };
+            let overshoot = a.d_m - lane.length_m;
+            let old = a.lane;
+            let from_junction = lane.junction.is_some();
+            self.lists[old.index()].retain(|&j| j != i);
+            let a = &mut self.actors[i as usize];
+            if a.plan.front() == Some(&next) {
+                a.plan.pop_front();
+            }
+            a.lane = next;
+            a.d_m = overshoot;
+            if let Some(lc) = a.lane_change.as_mut() {
+                lc.start_d_m -= lane.length_m;
+                if lc.ghost {
+                    lc.from_offset_m += lane.length_m;
+                }
+            }
+            // Insert at the front (smallest position) of the new lane.
+            let list = &mut self.lists[next.index()];
+            let actors = &self.actors;
+            let pos = list.partition_point(|&j| actors[j as usize].d_m < overshoot);
+            list.insert(pos, i);
+            let nl = self.map.lane(next);
+            if let Some(p) = self.actors[i as usize].route_pos {
+                let road = nl.lane.road;
+                let junction = nl.junction;
+                let route = &self.net.main_route;
+                // Any connecting road of the route's junction counts (the route names one
+                // connector per junction, the lane decides which).
+                let found = route.iter().skip(p).take(64).position(|st| {
+                    st.road == road
+                        || junction.is_some() && self.net.road(st.road).junction == junction
+                });
+                match found {
+                    Some(k) => self.actors[i as usize].route_pos = Some(p + k),
+                    None => {
+                        self.actors[i as usize].route_pos = None;
+                        if self.actors[i as usize].ego {
+                            self.ego_status = EgoStatus::OffRoute;
+                        }
+                    }
+                }
+            }
+            if from_junction && nl.junction.is_none() {
+                self.refresh_want(i);
+            }
+        }
+    }
+
+    // ----- entering at the edges ----------------------------------------------------------
+
+    fn spawn_at_edges(&mut self) {
+        self.count_density();
+        let entries = self.map.entries.clone();
+        if entries.is_empty() {
+            return;
+        }
+        let ego_pose = self
+            .ego
+            .filter(|&e| self.actors[e as usize].alive)
+            .map(|e| self.actors[e as usize].pose);
+        let n = entries.len();
+        let start = self.spawn_cursor % n;
+        self.spawn_cursor = self.spawn_cursor.wrapping_add(1);
+        for k in 0..n {
+            let lane = entries[(start + k) % n];
+            let l = self.map.lane(lane);
+            let ci = class_index(l.class);
+            if (self.density.count[ci] as f64) >= self.density.target[ci] {
+                continue;
+            }
+            let p0 = l.at(0.0);
+            let advisory = l.advisory_at(0.0);
+            let chain_m = l.chain_m;
+            if let Some(e) = ego_pose {
+                let (dx, dy) = (p0.x_m - e.x_m, p0.y_m - e.y_m);
+                let ahead = dx * e.heading_rad.cos() + dy * e.heading_rad.sin() > 0.0;
+                if ahead && dx * dx + dy * dy < SPAWN_SIGHT_M * SPAWN_SIGHT_M {
+                    continue;
+                }
+            }
+            let kind = self.pick_kind();
+            let len = kind_info(kind).length_m.1;
+            let speed = advisory.min(kind_info(kind).max_speed_mps) * 0.9;
+            let ahead = self.ahead_in_lane(lane, f64::MIN, u32::MAX);
+            let room = ahead.map_or(f64::MAX, |(rear, _)| rear);
+            let leader_speed = ahead.map_or(0.0, |(_, j)| self.actors[j as usize].speed_mps);
+            let need = len + 3.0 + speed * 1.6;
+            if room < need {
+                continue;
+            }
+            let dist = self.driver_dist;
+            let idx = self.new_actor(kind, lane, 0.5 * len, false, &dist);
+            let a = &mut self.actors[idx as usize];
+            a.d_m = 0.5 * a.body.length_m;
+            // Able to stop behind the leader, and before the end of the chain, comfortably.
+            let b = a.driver.comfortable_decel_mps2;
+            let gap = (room - a.body.length_m - a.driver.min_gap_m).max(0.0);
+            let v_room = if room < f64::MAX {
+                (leader_speed * leader_speed + 2.0 * b * gap).sqrt()
+            } else {
+                f64::MAX
+            };
+            let v_end = (2.0 * b * (chain_m - a.body.length_m - 30.0).max(0.0)).sqrt();
+            a.speed_mps = speed.min(v_room).min(v_end);
+            self.refresh_want(idx);
+            self.density.count[ci] += 1;
+            if let Some(r) = self.recorder.as_mut() {
+                r.spawned(idx, self.step);
+            }
+        }
+    }
+
+    // ----- poses ------------------------------------------------------------------------
+
+    fn update_poses(&mut self) {
+        let headlights = false;
+        for i in 0..self.actors.len() {
+            if !self.actors[i].alive {
+                continue;
+            }
+            let need_dir = if self.actors[i].lane_change.is_none() {
+                self.needed_direction(i as u32)
+            } else {
+                None
+            };
+            let turn_ahead = self.turn_ahead(i as u32);
+            let a = &self.actors[i];
+            let lane = self.map.lane(a.lane);
+            let p = lane.at(a.d_m);
+            let (mut slope, mut lat_curv) = (0.0, 0.0);
+            if let Some(lc) = a.lane_change {
+                let u = lc.progress(a.d_m);
+                slope = -lc.offset0_m * smootherstep_slope(u) / lc.length_m;
+                lat_curv = -lc.offset0_m * second_derivative(u) / (lc.length_m * lc.length_m);
+            }
+            let (sin, cos) = p.heading_rad.sin_cos();
+            let x = p.x_m - sin * a.lat_m;
+            let y = p.y_m + cos * a.lat_m;
+            let heading = p.heading_rad + slope.atan();
+            let curvature = p.curvature_per_m + lat_curv;
+            let t_sign = if lane.forward { 1.0 } else { -1.0 };
+            let mut fl = if a.ego { flags::EGO } else { 0 };
+            let lc_dir = a.lane_change.map(|lc| lc.offset0_m < 0.0);
+            match lc_dir.or(need_dir).or(turn_ahead) {
+                Some(true) => fl |= flags::INDICATOR_LEFT,
+                Some(false) => fl |= flags::INDICATOR_RIGHT,
+                None => {}
+            }
+            if a.accel_mps2 < -0.5 || a.speed_mps < 0.05 {
+                fl |= flags::BRAKE;
+            }
+            if headlights {
+                fl |= flags::HEADLIGHTS;
+            }
+            if a.at_red {
+                fl |= flags::WAITING_AT_RED;
+            }
+            let wheelbase = a.body.wheelbase_m.max(0.5);
+            let pose = ActorPose {
+                x_m: x,
+                y_m: y,
+                z_m: p.z_m,
+                heading_rad: roadworld_geom::normalize_angle(heading),
+                yaw_rate_radps: a.speed_mps * curvature,
+                curvature_per_m: curvature,
+                steer_rad: (wheelbase * curvature).atan(),
+                s_m: p.s_m,
+                t_m: p.t_m + t_sign * a.lat_m,
+            };
+            let a = &mut self.actors[i];
+            a.pose = pose;
+            a.flags = fl;
+        }
+    }
+
+    /// Indicator for the turn at the next junction within 50 m: `Some(true)` left.
+    fn turn_ahead(&self, i: u32) -> Option<bool> {
+        let a = &self.actors[i as usize];
+        let mut dist = self.map.lane(a.lane).length_m - a.d_m;
+        if let Some(p) = self.map.lane(a.lane).path.as_ref()
+            && p.turn_rad.abs() > 0.6
+        {
+            return Some(p.turn_rad > 0.0);
+        }
+        for &l in &a.plan {
+            if dist > 50.0 {
+                break;
+            }
+            if let Some(p) = self.map.lane(l).path.as_ref() {
+                return (p.turn_rad.abs() > 0.6).then_some(p.turn_rad > 0.0);
+            }
+            dist += self.map.lane(l).length_m;
+        }
+        None
+    }
+
+    /// Lanes and the actors in them, for checks: `(lane, actor indices sorted by position)`.
+    pub fn lane_lists(&self) -> impl Iterator<Item = (LaneId, &[u32])> {
+        self.lists
+            .iter()
+            .enumerate()
+            .map(|(k, l)| (LaneId(k as u32), l.as_slice()))
+    }
+}
+
+fn second_derivative(u: f64) -> f64 {
+    if !(0.0..=1.0).contains(&u) {
+        return 0.0;
+    }
+    60.0 * u - 180.0 * u * u + 120.0 * u * u * u
+}
+
+/// Length of a lane change at speed `v` with lateral acceleration within the bound over a
+/// 3.75 m lane.
+pub fn lane_change_length(v: f64) -> f64 {
+    let w = 3.75;
+    (v * (SMOOTHERSTEP_MAX_CURVATURE * w / LANE_CHANGE_LATERAL_ACCEL_MPS2).sqrt())
+        .max(MIN_LANE_CHANGE_M)
+}
