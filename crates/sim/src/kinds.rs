@@ -68,7 +68,7 @@ pub fn kind_info(kind: ActorKind) -> KindInfo {
             6.5,
             10.0,
             25.0,
-            0.6,
+            0.75,
         ),
         ActorKind::Bus => k(
             (11.0, 12.2),
@@ -79,7 +79,7 @@ pub fn kind_info(kind: ActorKind) -> KindInfo {
             6.5,
             10.0,
             28.0,
-            0.6,
+            0.75,
         ),
         ActorKind::Motorcycle => k(
             (2.0, 2.3),

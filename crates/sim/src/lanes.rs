@@ -142,6 +142,10 @@ pub struct Lane {
     pub reach: Vec<(RoadId, LaneId)>,
     /// The chain ends in nothing: neither a junction nor the network's edge (a dropped lane).
     pub dead_end: bool,
+    /// For connecting lanes and entries: the next other class of road the branch leads into (its own
+    /// class when none within 3 km, `None` when it leaves the network first), for balancing
+    /// traffic between classes.
+    pub dest_class: Option<RoadClass>,
     /// Advisory speed at each point (speed limit and curves, looking ahead within the lane
     /// with gentle braking), parallel to `points`.
     pub advisory_mps: Vec<f64>,
@@ -234,6 +238,9 @@ pub struct LaneMap {
     index: BTreeMap<LaneRef, LaneId>,
     /// Lanes where vehicles enter the network, sorted.
     pub entries: Vec<LaneId>,
+    /// Lanes where one road class gives way to another (traffic zones meet): vehicles may
+    /// enter and leave the zones here, out of the ego's sight, to hold each class's density.
+    pub portals: Vec<LaneId>,
     /// Driving-lane kilometres outside junctions, by class (motorway, rural, urban).
     pub lane_km: [f64; 3],
 }
@@ -401,6 +408,7 @@ impl LaneMap {
                 chain_m: 0.0,
                 reach: Vec::new(),
                 dead_end: false,
+                dest_class: None,
                 advisory_mps: Vec::new(),
             });
         }
@@ -455,12 +463,27 @@ impl LaneMap {
             lanes,
             index,
             entries: Vec::new(),
+            portals: Vec::new(),
             lane_km: [0.0; 3],
         };
         map.entries = map
             .lanes
             .iter()
             .filter(|l| l.entry && l.usable_from_m < 1.0)
+            .map(|l| l.id)
+            .collect();
+        map.portals = map
+            .lanes
+            .iter()
+            .filter(|l| {
+                l.junction.is_none()
+                    && l.usable_from_m < 1.0
+                    && !l.prev.is_empty()
+                    && l.prev.iter().all(|&p| {
+                        let pl = &map.lanes[p.index()];
+                        pl.class != l.class && pl.junction.is_none()
+                    })
+            })
             .map(|l| l.id)
             .collect();
         for l in &map.lanes {
@@ -470,6 +493,7 @@ impl LaneMap {
             }
         }
         map.build_chains();
+        map.build_dest_classes();
         map.build_controls(net);
         map.build_junction_paths(net);
         map
@@ -531,6 +555,44 @@ impl LaneMap {
             self.lanes[k].dead_end = dead_end;
             self.lanes[k].chain_m = chain_m;
             self.lanes[k].reach = reach;
+        }
+    }
+
+    fn build_dest_classes(&mut self) {
+        for k in 0..self.lanes.len() {
+            if self.lanes[k].junction.is_none() && !self.lanes[k].entry {
+                continue;
+            }
+            // The first other class the straightest way on reaches within 3 km, or `None`
+            // when it leaves the network first.
+            let start = self.lanes[k].class;
+            let mut cur = k;
+            let mut dist = 0.0;
+            let mut class = Some(start);
+            for _ in 0..256 {
+                let l = &self.lanes[cur];
+                if l.class != start {
+                    class = Some(l.class);
+                    break;
+                }
+                if dist > 3000.0 {
+                    break;
+                }
+                dist += l.length_m;
+                let Some(&nx) = l.next.iter().min_by(|&&a, &&b| {
+                    let turn = |x: LaneId| {
+                        let p = &self.lanes[x.index()].points;
+                        let (h0, h1) = (p[0].heading_rad, p[p.len() - 1].heading_rad);
+                        normalize_angle(h1 - h0).abs()
+                    };
+                    turn(a).total_cmp(&turn(b)).then(a.cmp(&b))
+                }) else {
+                    class = if l.exit { None } else { Some(start) };
+                    break;
+                };
+                cur = nx.index();
+            }
+            self.lanes[k].dest_class = class;
         }
     }
 

@@ -49,6 +49,8 @@ pub struct LaneChange {
     /// Lateral offset from the new lane's centre at the start (positive: left).
     pub offset0_m: f64,
     pub ghost: bool,
+    /// The old lane is still followed for the blend (it has not ended).
+    pub tracking: bool,
 }
 
 impl LaneChange {
@@ -100,6 +102,8 @@ pub struct Actor {
     go_s: f64,
     stopped_at_sign: bool,
     at_red: bool,
+    /// A lane change this actor must make (`Some(true)`: left), as last seen.
+    need_lc: Option<bool>,
     lc_cooldown_s: f64,
     next_accel: f64,
     /// Main-route progress of the ego (index into `Network::main_route`).
@@ -323,6 +327,7 @@ impl World {
             go_s: 0.0,
             stopped_at_sign: false,
             at_red: false,
+            need_lc: None,
             lc_cooldown_s: 0.0,
             next_accel: 0.0,
             route_pos: None,
@@ -533,7 +538,16 @@ impl World {
                     .path
                     .as_ref()
                     .map_or(0.0, |p| p.turn_rad.abs());
-                let w = if turn < 0.5 { 3.0 } else { 1.0 };
+                let mut w = if turn < 0.5 { 3.0 } else { 1.0 };
+                // Keep classes near their density: branches into a crowded class are taken
+                // less.
+                if let Some(c) = self.map.lane(conn).dest_class {
+                    let ci = class_index(c);
+                    let (n, t) = (self.density.count[ci] as f64, self.density.target[ci]);
+                    if n > t && t > 0.0 {
+                        w *= (t / n).powi(6).max(0.02);
+                    }
+                }
                 if !options.iter().any(|o| o.0 == road) {
                     options.push((road, w));
                 }
@@ -908,7 +922,8 @@ impl World {
             let lane = self.map.lane(a.lane);
             let target = if left { lane.left } else { lane.right };
             if let Some(t) = target {
-                self.start_lane_change(e, t);
+                let len = lane_change_length(self.actors[e as usize].speed_mps);
+                self.start_lane_change(e, t, len);
             }
         }
     }
@@ -952,6 +967,12 @@ impl World {
         };
         let leader = self.leader_along(idx, a.lane, a.d_m);
         let mut acc = acc_accel(&a.driver, v, v0, leader.map(|l| l.0));
+        // Zipper: make room for a neighbour just ahead that has to come into this lane.
+        if let Some(m) = self.merger_ahead(idx) {
+            acc = acc
+                .max(-SAFE_DECEL_MPS2)
+                .min(acc.max(acc_accel(&a.driver, v, v0, Some(m))));
+        }
         let mut obstacles: Vec<f64> = Vec::new();
         if let Some(g) = stop_gap {
             obstacles.push(g);
@@ -1223,21 +1244,31 @@ impl World {
 
     fn consider_lane_change(&mut self, idx: u32) {
         let a = &self.actors[idx as usize];
-        if a.lane_change.is_some() || a.lc_cooldown_s > 0.0 || a.hold.is_some() {
-            return;
-        }
-        let lane = self.map.lane(a.lane);
-        if lane.junction.is_some() {
+        if a.lane_change.is_some() || self.map.lane(a.lane).junction.is_some() {
+            self.actors[idx as usize].need_lc = None;
             return;
         }
         let need = self.needed_direction(idx);
+        self.actors[idx as usize].need_lc = need;
+        let a = &self.actors[idx as usize];
+        if a.lc_cooldown_s > 0.0 || a.hold.is_some() {
+            return;
+        }
+        let lane = self.map.lane(a.lane);
         // Discretionary changes are weighed once a second, staggered by id.
         if need.is_none() && !(self.step + a.id.0 as u64).is_multiple_of(10) {
             return;
         }
         let to_chain_end = lane.chain_m - a.d_m;
         let v = a.speed_mps;
-        let lc_len = lane_change_length(v);
+        let mut lc_len = lane_change_length(v);
+        if need.is_some() {
+            // Short of room: a sharper change (twice the lateral acceleration), never
+            // shorter than 8 m.
+            let room = self.room_to_lane_end(idx) - 1.0;
+            let sharp = (lc_len / std::f64::consts::SQRT_2).max(8.0);
+            lc_len = lc_len.min(room.max(sharp));
+        }
         if to_chain_end < lc_len + 5.0 && need.is_none() {
             return;
         }
@@ -1261,7 +1292,8 @@ impl World {
             let dt_ = tl.d_at_s(s);
             let w_ok = tl.at(dt_).width_m >= MIN_USABLE_WIDTH_M.max(a.body.width_m + 0.6)
                 && tl.usable_from_m <= dt_ - 0.5 * a.body.length_m
-                && (tl.usable_to_m >= dt_ + lc_len || !tl.next.is_empty());
+                && (tl.usable_to_m >= dt_ + lc_len || !tl.next.is_empty())
+                && self.room_ahead_in(idx, a.lane, a.d_m) > 0.5 * lc_len.min(20.0);
             if !w_ok {
                 continue;
             }
@@ -1335,8 +1367,84 @@ impl World {
             }
         }
         if let Some((_, t)) = best {
-            self.start_lane_change(idx, t);
+            self.start_lane_change(idx, t, lc_len);
         }
+    }
+
+    /// Distance from the actor's front to the end of its plan when that ends in a dropped
+    /// lane (or a large number).
+    fn room_to_lane_end(&self, idx: u32) -> f64 {
+        let a = &self.actors[idx as usize];
+        let lane = self.map.lane(a.lane);
+        if lane.junction.is_some() {
+            return f64::MAX;
+        }
+        let mut dist = lane.length_m - a.d_m - 0.5 * a.body.length_m;
+        let mut last = lane;
+        if last.next.is_empty() && !last.exit {
+            return last.usable_to_m - a.d_m - 0.5 * a.body.length_m;
+        }
+        for &l in &a.plan {
+            let ll = self.map.lane(l);
+            if ll.junction.is_some() {
+                return f64::MAX;
+            }
+            last = ll;
+            if ll.next.is_empty() && !ll.exit {
+                return dist + ll.usable_to_m;
+            }
+            dist += ll.length_m;
+        }
+        let _ = last;
+        f64::MAX
+    }
+
+    /// Free distance ahead of position `d` in `lane` (to the nearest rear bumper).
+    fn room_ahead_in(&self, idx: u32, lane: LaneId, d: f64) -> f64 {
+        let front = d + 0.5 * self.actors[idx as usize].body.length_m;
+        self.leader_in(idx, lane, d)
+            .map_or(f64::MAX, |(l, _)| l.gap_m)
+            .min(f64::MAX - front)
+    }
+
+    /// A vehicle in a neighbouring lane, ahead within 40 m, that must change into this lane:
+    /// seen as a leader so that a gap opens for it.
+    fn merger_ahead(&self, idx: u32) -> Option<Leader> {
+        let a = &self.actors[idx as usize];
+        let lane = self.map.lane(a.lane);
+        if lane.junction.is_some() || a.lane_change.is_some() {
+            return None;
+        }
+        let here = lane.at(a.d_m);
+        let front = a.d_m + 0.5 * a.body.length_m;
+        let mut best: Option<Leader> = None;
+        for (side, wanted) in [(lane.left, Some(false)), (lane.right, Some(true))] {
+            let Some(x) = side else { continue };
+            let xl = self.map.lane(x);
+            let dx = xl.d_at_s(here.s_m);
+            let Some((rear, j)) = self.ahead_in_lane(x, dx - 0.5 * a.body.length_m, idx) else {
+                continue;
+            };
+            let o = &self.actors[j as usize];
+            if o.need_lc != wanted || o.lane_change.is_some() {
+                continue;
+            }
+            // Its rear in this lane's distances.
+            let gap = rear - dx + a.d_m - front;
+            if (-0.5 * a.body.length_m..40.0).contains(&gap)
+                && o.d_m + 0.5 * o.body.length_m > dx + 0.5 * a.body.length_m
+            {
+                let l = Leader {
+                    gap_m: gap.max(0.1),
+                    speed_mps: o.speed_mps,
+                    accel_mps2: o.accel_mps2,
+                };
+                if best.is_none_or(|b| l.gap_m < b.gap_m) {
+                    best = Some(l);
+                }
+            }
+        }
+        best
     }
 
     /// Desired speed of actor `idx` where it is.
@@ -1348,7 +1456,7 @@ impl World {
             .min(kind_info(a.body.kind).max_speed_mps)
     }
 
-    fn start_lane_change(&mut self, idx: u32, target: LaneId) {
+    fn start_lane_change(&mut self, idx: u32, target: LaneId, length_m: f64) {
         let a = &self.actors[idx as usize];
         let from = a.lane;
         let fl = self.map.lane(from);
@@ -1361,7 +1469,6 @@ impl World {
         let left_x = -there.heading_rad.sin();
         let left_y = there.heading_rad.cos();
         let offset0 = dx * left_x + dy * left_y + a.lat_m;
-        let length_m = lane_change_length(a.speed_mps);
         let lc = LaneChange {
             from,
             from_offset_m: a.d_m - d_new,
@@ -1369,6 +1476,7 @@ impl World {
             length_m,
             offset0_m: offset0,
             ghost: true,
+            tracking: true,
         };
         self.remove_from_list(from, idx);
         let a = &mut self.actors[idx as usize];
@@ -1420,7 +1528,6 @@ impl World {
             }
             if let Some(lc) = a.lane_change.as_mut() {
                 let u = lc.progress(a.d_m);
-                a.lat_m = lc.offset0_m * (1.0 - smootherstep(u));
                 if u >= 0.75 && lc.ghost {
                     lc.ghost = false;
                     let from = lc.from;
@@ -1437,33 +1544,46 @@ impl World {
         for i in moved {
             self.advance_lanes(i);
         }
-        // Ghosts that ran off the end of their lane.
+        // The old lanes of lane changes: follow them on (ghosts with them), and blend from
+        // where their centre is now, so that a narrowing old lane never squeezes the body.
         for i in 0..n {
             let a = &self.actors[i];
             if !a.alive {
                 continue;
             }
-            if let Some(lc) = a.lane_change
-                && lc.ghost
-            {
-                let gd = a.d_m + lc.from_offset_m;
+            let Some(mut lc) = a.lane_change else {
+                continue;
+            };
+            let mut gd = a.d_m + lc.from_offset_m;
+            while lc.tracking && gd >= self.map.lane(lc.from).length_m {
                 let fl = self.map.lane(lc.from);
-                if gd >= fl.length_m {
+                if lc.ghost {
                     self.ghosts[lc.from.index()].retain(|&j| j != i as u32);
-                    let a = &mut self.actors[i];
-                    let mut new = lc;
-                    if fl.next.len() == 1 && fl.junction.is_none() {
-                        let nx = fl.next[0];
-                        new.from = nx;
-                        new.from_offset_m = lc.from_offset_m - fl.length_m;
-                        a.lane_change = Some(new);
+                }
+                if fl.next.len() == 1 && fl.junction.is_none() {
+                    let nx = fl.next[0];
+                    lc.from_offset_m -= fl.length_m;
+                    gd -= fl.length_m;
+                    lc.from = nx;
+                    if lc.ghost {
                         self.ghosts[nx.index()].push(i as u32);
-                    } else {
-                        new.ghost = false;
-                        a.lane_change = Some(new);
                     }
+                } else {
+                    lc.tracking = false;
+                    lc.ghost = false;
                 }
             }
+            let a = &self.actors[i];
+            if lc.tracking {
+                let old = self.map.lane(lc.from).at(gd);
+                let new = self.map.lane(a.lane).at(a.d_m);
+                let (dx, dy) = (old.x_m - new.x_m, old.y_m - new.y_m);
+                lc.offset0_m = -dx * new.heading_rad.sin() + dy * new.heading_rad.cos();
+            }
+            let u = lc.progress(a.d_m);
+            let a = &mut self.actors[i];
+            a.lat_m = lc.offset0_m * (1.0 - smootherstep(u));
+            a.lane_change = Some(lc);
         }
         // Junction paths cleared: released once the rear is past the last zone on the
         // outgoing lane, or when the actor no longer heads for the path.
@@ -1544,9 +1664,7 @@ impl World {
             a.d_m = overshoot;
             if let Some(lc) = a.lane_change.as_mut() {
                 lc.start_d_m -= lane.length_m;
-                if lc.ghost {
-                    lc.from_offset_m += lane.length_m;
-                }
+                lc.from_offset_m += lane.length_m;
             }
             // Insert at the front (smallest position) of the new lane.
             let list = &mut self.lists[next.index()];
@@ -1554,6 +1672,18 @@ impl World {
             let pos = list.partition_point(|&j| actors[j as usize].d_m < overshoot);
             list.insert(pos, i);
             let nl = self.map.lane(next);
+            // Crossing into a zone of another class that is full: leave here, unseen.
+            if nl.class != lane.class && nl.junction.is_none() && lane.junction.is_none() {
+                let ci = class_index(nl.class);
+                let a = &self.actors[i as usize];
+                if !a.ego
+                    && self.density.count[ci] as f64 >= self.density.target[ci]
+                    && !self.in_ego_sight(a.pose.x_m, a.pose.y_m)
+                {
+                    self.despawn(i);
+                    return;
+                }
+            }
             if let Some(p) = self.actors[i as usize].route_pos {
                 let road = nl.lane.road;
                 let junction = nl.junction;
@@ -1584,14 +1714,11 @@ impl World {
 
     fn spawn_at_edges(&mut self) {
         self.count_density();
-        let entries = self.map.entries.clone();
+        let mut entries = self.map.entries.clone();
+        entries.extend_from_slice(&self.map.portals);
         if entries.is_empty() {
             return;
         }
-        let ego_pose = self
-            .ego
-            .filter(|&e| self.actors[e as usize].alive)
-            .map(|e| self.actors[e as usize].pose);
         let n = entries.len();
         let start = self.spawn_cursor % n;
         self.spawn_cursor = self.spawn_cursor.wrapping_add(1);
@@ -1602,25 +1729,54 @@ impl World {
             if (self.density.count[ci] as f64) >= self.density.target[ci] {
                 continue;
             }
+            // Nor into a crowded class downstream.
+            if let Some(c2) = l.dest_class
+                && c2 != l.class
+                && self.density.count[class_index(c2)] as f64 > self.density.target[class_index(c2)]
+            {
+                continue;
+            }
+            if l.dead_end {
+                continue;
+            }
             let p0 = l.at(0.0);
             let advisory = l.advisory_at(0.0);
             let chain_m = l.chain_m;
-            if let Some(e) = ego_pose {
-                let (dx, dy) = (p0.x_m - e.x_m, p0.y_m - e.y_m);
-                let ahead = dx * e.heading_rad.cos() + dy * e.heading_rad.sin() > 0.0;
-                if ahead && dx * dx + dy * dy < SPAWN_SIGHT_M * SPAWN_SIGHT_M {
-                    continue;
-                }
+            if self.in_ego_sight(p0.x_m, p0.y_m) {
+                continue;
             }
             let kind = self.pick_kind();
             let len = kind_info(kind).length_m.1;
             let speed = advisory.min(kind_info(kind).max_speed_mps) * 0.9;
-            let ahead = self.ahead_in_lane(lane, f64::MIN, u32::MAX);
+            // The first vehicle ahead, following the lane on for up to 300 m.
+            let mut ahead = None;
+            let mut base = 0.0;
+            let mut cur = lane;
+            for _ in 0..16 {
+                if let Some((rear, j)) = self.ahead_in_lane(cur, f64::MIN, u32::MAX) {
+                    ahead = Some((base + rear, j));
+                    break;
+                }
+                let cl = self.map.lane(cur);
+                base += cl.length_m;
+                if base > 300.0 || cl.next.len() != 1 {
+                    break;
+                }
+                cur = cl.next[0];
+            }
             let room = ahead.map_or(f64::MAX, |(rear, _)| rear);
             let leader_speed = ahead.map_or(0.0, |(_, j)| self.actors[j as usize].speed_mps);
             let need = len + 3.0 + speed * 1.6;
             if room < need {
                 continue;
+            }
+            // Room behind (portals have traffic coming up to them).
+            if let Some((front, j)) = self.behind_along(lane, 0.0, u32::MAX) {
+                let f = &self.actors[j as usize];
+                let gap = -front;
+                if gap < 5.0 + 2.0 * f.speed_mps || f.lane_change.is_some() {
+                    continue;
+                }
             }
             let dist = self.driver_dist;
             let idx = self.new_actor(kind, lane, 0.5 * len, false, &dist);
@@ -1642,6 +1798,17 @@ impl World {
                 r.spawned(idx, self.step);
             }
         }
+    }
+
+    /// Whether a point is within sight in front of the ego.
+    fn in_ego_sight(&self, x: f64, y: f64) -> bool {
+        let Some(e) = self.ego.filter(|&e| self.actors[e as usize].alive) else {
+            return false;
+        };
+        let p = &self.actors[e as usize].pose;
+        let (dx, dy) = (x - p.x_m, y - p.y_m);
+        let ahead = dx * p.heading_rad.cos() + dy * p.heading_rad.sin() > -30.0;
+        ahead && dx * dx + dy * dy < SPAWN_SIGHT_M * SPAWN_SIGHT_M
     }
 
     // ----- poses ------------------------------------------------------------------------
@@ -1726,6 +1893,38 @@ impl World {
             dist += self.map.lane(l).length_m;
         }
         None
+    }
+
+    /// A one-line account of what actor `idx` sees and does, for people debugging a scene.
+    pub fn explain(&self, idx: u32) -> String {
+        let a = &self.actors[idx as usize];
+        let leader = self.leader_along(idx, a.lane, a.d_m);
+        format!(
+            "{} {:?} lane {} ({}) d {:.1}/{:.1} v {:.2} a {:.2} lat {:.2} leader {:?} plan {:?} want {:?} hold {:?} need {:?} lc {:?} at_red {} room_end {:.1}",
+            a.id,
+            a.body.kind,
+            a.lane.0,
+            self.map.lane(a.lane).lane,
+            a.d_m,
+            self.map.lane(a.lane).length_m,
+            a.speed_mps,
+            a.accel_mps2,
+            a.lat_m,
+            leader.map(|(l, j)| (j, (l.gap_m * 10.0).round() / 10.0)),
+            a.plan.iter().map(|l| l.0).collect::<Vec<_>>(),
+            a.want.map(|r| r.0),
+            a.hold.map(|h| h.0),
+            a.need_lc,
+            a.lane_change.map(|lc| (lc.from.0, lc.ghost)),
+            a.at_red,
+            self.room_to_lane_end(idx),
+        )
+    }
+
+    /// The index of the leader of actor `idx`, if any.
+    pub fn explain_leader(&self, idx: u32) -> Option<u32> {
+        let a = &self.actors[idx as usize];
+        self.leader_along(idx, a.lane, a.d_m).map(|(_, j)| j)
     }
 
     /// Lanes and the actors in them, for checks: `(lane, actor indices sorted by position)`.
