@@ -47,6 +47,26 @@ enum Command {
         #[arg(long)]
         lane_samples: bool,
     },
+    /// Roll the world forward: writes trajectories.rwtraj (every actor at every step),
+    /// summary.ron (counts, speeds, densities, invariant checks), road.xodr and sim.gif (an
+    /// animated top-down view following the ego).
+    Sim {
+        /// Scenario spec (RON), e.g. scenarios/urban.ron.
+        #[arg(long)]
+        spec: PathBuf,
+        /// Seed; the same spec and seed always give the same bytes.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Simulated time in seconds (default: the spec's `sim.duration_s`).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Skip the animated preview.
+        #[arg(long)]
+        no_preview: bool,
+    },
     /// Check a spec without generating anything.
     Check {
         #[arg(long)]
@@ -156,8 +176,159 @@ fn write_all(outputs: &Outputs) -> Result<()> {
     Ok(())
 }
 
+/// What `roadworld sim` reports in summary.ron.
+#[derive(Debug, serde::Serialize)]
+struct SimSummary {
+    spec: String,
+    seed: u64,
+    seconds: f64,
+    step_s: f64,
+    frames: usize,
+    samples: usize,
+    actors: usize,
+    actors_by_kind: std::collections::BTreeMap<String, usize>,
+    most_at_once: usize,
+    ego: String,
+    ego_distance_m: f64,
+    mean_speed_mps: f64,
+    density_target_per_class: [f64; 3],
+    density_mean_per_class: [f64; 3],
+    collisions: usize,
+    off_road: usize,
+    limit_breaches: usize,
+    stalls: usize,
+}
+
+fn simulate(
+    spec: &ScenarioSpec,
+    spec_path: &Path,
+    seed: u64,
+    seconds: f64,
+    out: &Path,
+    gif: bool,
+) -> Result<Outputs> {
+    let t0 = Instant::now();
+    let mut net = generate(&spec.road, seed)
+        .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
+    net.name = format!("{} seed {seed}", spec.name);
+    let mut world = roadworld_sim::World::new(net.clone(), spec, seed)
+        .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
+    world.record();
+    let steps = (seconds / world.step_s).round() as u64;
+    let mut density_sum = [0.0; 3];
+    for _ in 0..steps {
+        world.step();
+        for (c, sum) in density_sum.iter_mut().enumerate() {
+            *sum += world.density.count[c] as f64;
+        }
+    }
+    let sim_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let ego = format!("{:?}", world.ego_status);
+    let target = world.density.target;
+    let rec = world
+        .take_recording()
+        .context("the recording was not started")?;
+    let surface = roadworld_sim::check::Surface::new(&net);
+    let collisions = roadworld_sim::check::collisions(&rec).len();
+    let off_road = roadworld_sim::check::off_road(&rec, &net, &surface).len();
+    let limit_breaches = roadworld_sim::check::limits(&rec).len();
+    let stalls = roadworld_sim::check::stalls(&rec, &net, 60.0, 0.5).len();
+    let mut by_kind = std::collections::BTreeMap::new();
+    for a in &rec.actors {
+        *by_kind.entry(a.kind.name().to_string()).or_insert(0) += 1;
+    }
+    let (mut ego_dist, mut last) = (0.0, None::<(f32, f32)>);
+    let mut speed_sum = 0.0;
+    let mut most = 0;
+    for k in 0..rec.frames() {
+        let f = rec.frame(k);
+        most = most.max(f.len());
+        for smp in f {
+            speed_sum += smp.speed_mps as f64;
+            if smp.flags & roadworld_sim::flags::EGO != 0 {
+                if let Some((x, y)) = last {
+                    ego_dist += (((smp.x_m - x).powi(2) + (smp.y_m - y).powi(2)) as f64).sqrt();
+                }
+                last = Some((smp.x_m, smp.y_m));
+            }
+        }
+    }
+    let n = steps.max(1) as f64;
+    let summary = SimSummary {
+        spec: spec.name.clone(),
+        seed,
+        seconds,
+        step_s: rec.step_s,
+        frames: rec.frames(),
+        samples: rec.samples.len(),
+        actors: rec.actors.len(),
+        actors_by_kind: by_kind,
+        most_at_once: most,
+        ego,
+        ego_distance_m: (ego_dist * 10.0).round() / 10.0,
+        mean_speed_mps: ((speed_sum / rec.samples.len().max(1) as f64) * 100.0).round() / 100.0,
+        density_target_per_class: target.map(|t| (t * 10.0).round() / 10.0),
+        density_mean_per_class: density_sum.map(|s| (s / n * 10.0).round() / 10.0),
+        collisions,
+        off_road,
+        limit_breaches,
+        stalls,
+    };
+    let mut files = vec![
+        (out.join("road.xodr"), xodr::to_xodr(&net).into_bytes()),
+        (out.join("trajectories.rwtraj"), rec.to_bytes()),
+        (
+            out.join("summary.ron"),
+            ron::ser::to_string_pretty(&summary, ron::ser::PrettyConfig::default())
+                .context("writing the summary")?
+                .into_bytes(),
+        ),
+    ];
+    if gif {
+        let bytes = roadworld_export::animation::render_gif(
+            &net,
+            &rec,
+            roadworld_export::animation::AnimationOptions::default(),
+        )
+        .context("encoding sim.gif")?;
+        files.push((out.join("sim.gif"), bytes));
+    }
+    let text = format!(
+        "seed {seed}: {:.0} s in {sim_ms:.0} ms: {} actors ({} at most at once), {} samples, ego {} after {:.0} m; collisions {collisions}, off road {off_road}, limit breaches {limit_breaches}, stalls {stalls}",
+        seconds,
+        rec.actors.len(),
+        most,
+        rec.samples.len(),
+        summary.ego,
+        summary.ego_distance_m,
+    );
+    Ok(Outputs {
+        files,
+        summary: text,
+    })
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Sim {
+            spec: spec_path,
+            seed,
+            seconds,
+            out,
+            no_preview,
+        } => {
+            let spec = load_spec(&spec_path)?;
+            let seconds = seconds.unwrap_or(spec.sim.duration_s);
+            if !(seconds.is_finite() && (0.0..=86_400.0).contains(&seconds)) {
+                bail!("--seconds must be in [0, 86400], got {seconds}");
+            }
+            let o = simulate(&spec, &spec_path, seed, seconds, &out, !no_preview)?;
+            write_all(&o)?;
+            println!("{}", o.summary);
+            for (p, _) in &o.files {
+                println!("  wrote {}", p.display());
+            }
+        }
         Command::Check { spec } => {
             let s = load_spec(&spec)?;
             println!(

@@ -3,11 +3,13 @@
 //! - [`xodr`]: ASAM OpenDRIVE 1.7 (`.xodr`), validated in CI against the official XSD and
 //!   read back by a third-party reader;
 //! - [`preview`]: a top-down picture of a network for people (`road.png`);
+//! - [`animation`]: an animated top-down GIF of a rollout following the ego (`sim.gif`);
 //! - [`write_atomic`]: every file is written under a temporary name and renamed into place,
 //!   so a failed run never leaves a half-written output.
 
 #![forbid(unsafe_code)]
 
+pub mod animation;
 pub mod preview;
 pub mod xodr;
 

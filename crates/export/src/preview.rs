@@ -23,7 +23,7 @@ impl Default for PreviewOptions {
     }
 }
 
-type Color = [u8; 4];
+pub(crate) type Color = [u8; 4];
 const GRASS: Color = [118, 150, 92, 255];
 const ASPHALT: Color = [72, 72, 76, 255];
 const JUNCTION: Color = [80, 80, 84, 255];
@@ -36,14 +36,14 @@ const WHITE: Color = [240, 240, 240, 255];
 const YELLOW: Color = [240, 200, 40, 255];
 const ROUTE: Color = [255, 120, 0, 150];
 
-struct Canvas {
-    img: RgbaImage,
-    min: Point2,
-    scale: f64,
+pub(crate) struct Canvas {
+    pub(crate) img: RgbaImage,
+    pub(crate) min: Point2,
+    pub(crate) scale: f64,
 }
 
 impl Canvas {
-    fn px(&self, p: Point2) -> (f64, f64) {
+    pub(crate) fn px(&self, p: Point2) -> (f64, f64) {
         (
             (p.x - self.min.x) * self.scale,
             self.img.height() as f64 - (p.y - self.min.y) * self.scale,
@@ -62,7 +62,7 @@ impl Canvas {
     }
 
     /// Fills a polygon given in world coordinates (even-odd rule, pixel centres).
-    fn fill(&mut self, poly: &[Point2], c: Color) {
+    pub(crate) fn fill(&mut self, poly: &[Point2], c: Color) {
         if poly.len() < 3 {
             return;
         }
@@ -97,7 +97,7 @@ impl Canvas {
     }
 
     /// A thick segment of `width_m`, at least one pixel wide.
-    fn line(&mut self, a: Point2, b: Point2, width_m: f64, c: Color) {
+    pub(crate) fn line(&mut self, a: Point2, b: Point2, width_m: f64, c: Color) {
         let d = b - a;
         let len = d.norm();
         if len < 1e-9 {
@@ -108,7 +108,7 @@ impl Canvas {
         self.fill(&[a + n, b + n, b - n, a - n], c);
     }
 
-    fn disc(&mut self, p: Point2, r_m: f64, c: Color) {
+    pub(crate) fn disc(&mut self, p: Point2, r_m: f64, c: Color) {
         let r = r_m.max(0.8 / self.scale);
         let poly: Vec<Point2> = (0..12)
             .map(|i| {
@@ -383,7 +383,7 @@ fn glyph(c: char) -> [u8; 5] {
     }
 }
 
-fn text(img: &mut RgbaImage, x0: u32, y0: u32, s: &str, px: u32, c: Color) {
+pub(crate) fn text(img: &mut RgbaImage, x0: u32, y0: u32, s: &str, px: u32, c: Color) {
     for (i, ch) in s.chars().enumerate() {
         let g = glyph(ch);
         for (row, bits) in g.iter().enumerate() {
@@ -508,6 +508,84 @@ pub fn render(net: &Network, opts: PreviewOptions) -> RgbaImage {
     }
     scale_bar(&mut cv.img, scale);
     cv.img
+}
+
+/// Bounding boxes of every road, for drawing views of part of a network.
+#[derive(Debug, Clone)]
+pub struct RoadBoxes {
+    boxes: Vec<(Point2, Point2)>,
+}
+
+impl RoadBoxes {
+    /// The boxes of a network's roads (surface edges, sampled every 10 m, padded 5 m).
+    pub fn new(net: &Network) -> Self {
+        let boxes = net
+            .roads
+            .iter()
+            .map(|r| {
+                let (mut lo, mut hi) = (
+                    Point2::new(f64::MAX, f64::MAX),
+                    Point2::new(f64::MIN, f64::MIN),
+                );
+                for s in r.reference_line.sample_s(10.0) {
+                    let (tr, tl) = r.edges_t(s);
+                    for t in [tr, tl] {
+                        let p = r.point_at(s, t);
+                        lo = Point2::new(lo.x.min(p.x), lo.y.min(p.y));
+                        hi = Point2::new(hi.x.max(p.x), hi.y.max(p.y));
+                    }
+                }
+                (
+                    lo - roadworld_geom::Vector2::new(5.0, 5.0),
+                    hi + roadworld_geom::Vector2::new(5.0, 5.0),
+                )
+            })
+            .collect();
+        Self { boxes }
+    }
+}
+
+/// Renders the part of a network between `min` and `max` (world metres) at `scale` pixels
+/// per metre: road surfaces low to high, markings, objects and signals.
+pub(crate) fn render_view(
+    net: &Network,
+    boxes: &RoadBoxes,
+    min: Point2,
+    max: Point2,
+    scale: f64,
+) -> Canvas {
+    let (w, h) = (
+        ((max.x - min.x) * scale).ceil() as u32,
+        ((max.y - min.y) * scale).ceil() as u32,
+    );
+    let mut cv = Canvas {
+        img: RgbaImage::from_pixel(w.max(1), h.max(1), Rgba(GRASS)),
+        min,
+        scale,
+    };
+    let step = (3.0 / scale).clamp(0.5, 10.0);
+    let mut order: Vec<&Road> = net
+        .roads
+        .iter()
+        .zip(&boxes.boxes)
+        .filter(|(_, (lo, hi))| lo.x <= max.x && hi.x >= min.x && lo.y <= max.y && hi.y >= min.y)
+        .map(|(r, _)| r)
+        .collect();
+    order.sort_by_key(|r| {
+        let z = r.elevation.value(0.5 * r.length_m());
+        ((z * 100.0).round() as i64, r.junction.is_none())
+    });
+    for r in &order {
+        draw_road_surface(&mut cv, r, step);
+        if r.junction.is_none() {
+            draw_marks(&mut cv, r, step);
+        }
+        draw_parapets(&mut cv, r);
+    }
+    for r in &order {
+        draw_objects(&mut cv, r);
+    }
+    cv
 }
 
 /// Renders a preview to PNG bytes.
