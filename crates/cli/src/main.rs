@@ -67,6 +67,12 @@ enum Command {
         #[arg(long)]
         no_preview: bool,
     },
+    /// Time the world model on its benchmark workloads and print the figures as JSON.
+    Bench {
+        /// Repetitions per workload (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+    },
     /// Check a spec without generating anything.
     Check {
         #[arg(long)]
@@ -308,8 +314,109 @@ fn simulate(
     })
 }
 
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn bench_world(spec: &ScenarioSpec, seed: u64) -> Result<roadworld_sim::World> {
+    let net = generate(&spec.road, seed)?;
+    Ok(roadworld_sim::World::new(net, spec, seed)?)
+}
+
+/// `roadworld bench`: the three workloads of the world model, as JSON on stdout.
+fn bench(runs: u32) -> Result<String> {
+    use roadworld_sim::workloads;
+    let runs = runs.max(1);
+    // (1) SUMO-comparable: rollout only, recording on.
+    let spec = workloads::sumo_comparable();
+    let (mut t1, mut updates, mut mean_live) = (Vec::new(), 0, 0.0);
+    for _ in 0..runs {
+        let mut w = bench_world(&spec, 1)?;
+        w.record();
+        let t = Instant::now();
+        for _ in 0..1500 {
+            w.step();
+        }
+        let rec = w.take_recording().context("recording")?;
+        t1.push(t.elapsed().as_secs_f64());
+        updates = rec.samples.len();
+        mean_live = updates as f64 / rec.frames() as f64;
+    }
+    let s1 = median(t1);
+    // (2) mixed 6 km, 150 s, end to end.
+    let spec = workloads::mixed_6km();
+    let (mut t2, mut actors2, mut live2) = (Vec::new(), 0, 0.0);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let mut w = bench_world(&spec, 1)?;
+        w.record();
+        for _ in 0..1500 {
+            w.step();
+        }
+        let rec = w.take_recording().context("recording")?;
+        t2.push(t.elapsed().as_secs_f64());
+        actors2 = rec.actors.len();
+        live2 = rec.samples.len() as f64 / rec.frames() as f64;
+    }
+    let s2 = median(t2);
+    // (3) scaling.
+    let mut rows = Vec::new();
+    for n in [10u32, 100, 1000, 10_000] {
+        let spec = workloads::scaling(n);
+        let net = generate(&spec.road, 1)?;
+        let reps = if n >= 10_000 { runs.min(3) } else { runs };
+        let mut ts = Vec::new();
+        let mut live = 0.0;
+        for _ in 0..reps {
+            let mut w = roadworld_sim::World::new(net.clone(), &spec, 1)?;
+            let t = Instant::now();
+            let mut sum = 0usize;
+            for _ in 0..300 {
+                w.step();
+                sum += w.live().count();
+            }
+            ts.push(t.elapsed().as_secs_f64());
+            live = sum as f64 / 300.0;
+        }
+        rows.push((n, live, median(ts)));
+    }
+    let mut json = String::from("{\n");
+    let _ = writeln!(
+        json,
+        "  \"sumo_comparable\": {{\"vehicles_mean\": {mean_live:.1}, \"steps\": 1500, \"vehicle_updates\": {updates}, \"seconds\": {s1:.4}, \"vehicle_updates_per_s\": {:.0}}},",
+        updates as f64 / s1
+    );
+    let _ = writeln!(
+        json,
+        "  \"mixed_6km_150s_end_to_end\": {{\"actors_total\": {actors2}, \"actors_mean\": {live2:.1}, \"milliseconds\": {:.2}}},",
+        s2 * 1e3
+    );
+    json.push_str("  \"scaling_300_steps\": [");
+    for (k, (n, live, t)) in rows.iter().enumerate() {
+        let _ = write!(
+            json,
+            "{}{{\"actors\": {n}, \"actors_mean\": {live:.1}, \"milliseconds\": {:.2}}}",
+            if k > 0 { ", " } else { "" },
+            t * 1e3
+        );
+    }
+    json.push_str("],\n  \"scaling_time_ratios\": [");
+    for k in 1..rows.len() {
+        let _ = write!(
+            json,
+            "{}{:.2}",
+            if k > 1 { ", " } else { "" },
+            rows[k].2 / rows[k - 1].2
+        );
+    }
+    json.push_str("]\n}");
+    Ok(json)
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Bench { runs } => println!("{}", bench(runs)?),
         Command::Sim {
             spec: spec_path,
             seed,

@@ -202,7 +202,7 @@ pub fn limits(rec: &Recording) -> Vec<Violation> {
 fn driving_block_t(net: &Network, road: RoadId, section: usize, id: i32, s_m: f64) -> (f64, f64) {
     let r = net.road(road);
     let sec = &r.sections[section];
-    let driving = |k: i32| sec.lane(k).is_some_and(|l| l.kind == LaneType::Driving);
+    let driving = |k: i32| sec.lane(k).is_some_and(|l| paved_for_driving(l.kind));
     let (mut lo_id, mut hi_id) = (id, id);
     // Towards +t.
     loop {
@@ -227,7 +227,13 @@ fn driving_block_t(net: &Network, road: RoadId, section: usize, id: i32, s_m: f6
     (a0.min(a1).min(b0.min(b1)), a0.max(a1).max(b0.max(b1)))
 }
 
-/// The drivable surface: driving lanes, and junctions paved between their kerbs.
+/// Lanes whose surface carries vehicles: driving lanes and the paved hard shoulder.
+fn paved_for_driving(kind: LaneType) -> bool {
+    matches!(kind, LaneType::Driving | LaneType::Shoulder)
+}
+
+/// The drivable surface: driving lanes and hard shoulders, and junctions paved between
+/// their kerbs.
 #[derive(Debug)]
 pub struct Surface {
     index: SpatialIndex,
@@ -252,7 +258,7 @@ impl Surface {
         self.index.lanes_at(net, p).iter().any(|l| {
             net.road(l.road).sections[l.section as usize]
                 .lane(l.lane)
-                .is_some_and(|x| x.kind == LaneType::Driving)
+                .is_some_and(|x| paved_for_driving(x.kind))
         }) || self
             .junctions
             .iter()

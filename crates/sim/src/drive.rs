@@ -122,6 +122,9 @@ pub fn smootherstep_slope(u: f64) -> f64 {
     30.0 * u * u * (1.0 - u) * (1.0 - u)
 }
 
+/// Largest slope of [`smootherstep`] (at `u = 0.5`).
+pub const SMOOTHERSTEP_MAX_SLOPE: f64 = 1.875;
+
 /// Largest second derivative of [`smootherstep`] (at `u = 0.5 ± 0.289`).
 pub const SMOOTHERSTEP_MAX_CURVATURE: f64 = 5.773_502_691_896_258;
 

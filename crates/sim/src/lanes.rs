@@ -146,6 +146,10 @@ pub struct Lane {
     /// class when none within 3 km, `None` when it leaves the network first), for balancing
     /// traffic between classes.
     pub dest_class: Option<RoadClass>,
+    /// Whether a vehicle in the left (`[0]`) or right (`[1]`) neighbour lane may have to
+    /// change into this lane (its chain ends, or leads elsewhere): followers here then watch
+    /// for it to let it in.
+    pub merge_from: [bool; 2],
     /// Advisory speed at each point (speed limit and curves, looking ahead within the lane
     /// with gentle braking), parallel to `points`.
     pub advisory_mps: Vec<f64>,
@@ -196,6 +200,24 @@ impl Lane {
             t_m: lerp(a.t_m, b.t_m),
             width_m: lerp(a.width_m, b.width_m),
         }
+    }
+
+    /// Where the lane stops being at least `width_m` wide for good (its end when it never
+    /// narrows below that).
+    pub fn usable_to_for(&self, width_m: f64) -> f64 {
+        self.points
+            .iter()
+            .rev()
+            .find(|p| p.width_m >= width_m)
+            .map_or(0.0, |p| p.d_m)
+    }
+
+    /// The lane's width at `d`.
+    #[inline]
+    pub fn width_at(&self, d_m: f64) -> f64 {
+        let (i, w) = self.locate(d_m);
+        let j = (i + 1).min(self.points.len() - 1);
+        self.points[i].width_m + (self.points[j].width_m - self.points[i].width_m) * w
     }
 
     /// The advisory speed at `d`.
@@ -266,11 +288,12 @@ fn sample_step_m(road: &Road) -> f64 {
             ]
         })
         .fold(0.0_f64, f64::max);
-    // Sagitta of a chord at most 3 mm.
+    // Sagitta of a chord at most 3 mm; at most 10 m apart (widths, heights and lane
+    // offsets are cubics: interpolating them linearly over 10 m is off by under 2 cm).
     if k_max > 1e-9 {
-        (8.0 * 0.003 / k_max).sqrt().clamp(0.25, 2.0)
+        (8.0 * 0.003 / k_max).sqrt().clamp(0.25, 10.0)
     } else {
-        2.0
+        10.0
     }
 }
 
@@ -409,6 +432,7 @@ impl LaneMap {
                 reach: Vec::new(),
                 dead_end: false,
                 dest_class: None,
+                merge_from: [false; 2],
                 advisory_mps: Vec::new(),
             });
         }
@@ -493,6 +517,17 @@ impl LaneMap {
             }
         }
         map.build_chains();
+        for k in 0..map.lanes.len() {
+            let l = &map.lanes[k];
+            let differs = |x: Option<LaneId>| {
+                x.is_some_and(|x| {
+                    let o = &map.lanes[x.index()];
+                    o.dead_end || o.reach.iter().map(|r| r.0).ne(l.reach.iter().map(|r| r.0))
+                })
+            };
+            let m = [differs(l.left), differs(l.right)];
+            map.lanes[k].merge_from = m;
+        }
         map.build_dest_classes();
         map.build_controls(net);
         map.build_junction_paths(net);

@@ -12,6 +12,7 @@
 //! - [`record`]: recorded trajectories in a compact binary form.
 //! - [`check`]: the invariants a rollout must keep (no collision, on the road, limits, flow,
 //!   density).
+//! - [`workloads`]: the benchmark scenes.
 //!
 //! No I/O, no wall clock, no Bevy. The same network, spec and seed give the same bytes.
 
@@ -22,6 +23,7 @@ pub mod drive;
 pub mod kinds;
 pub mod lanes;
 pub mod record;
+pub mod workloads;
 pub mod world;
 
 use std::fmt;

@@ -7,8 +7,8 @@
 //! and followers are found without looking at anyone else.
 
 use crate::drive::{
-    DriverParams, Leader, SMOOTHERSTEP_MAX_CURVATURE, acc_accel, safe_speed, smootherstep,
-    smootherstep_slope,
+    DriverParams, Leader, SMOOTHERSTEP_MAX_CURVATURE, SMOOTHERSTEP_MAX_SLOPE, acc_accel,
+    safe_speed, smootherstep, smootherstep_slope,
 };
 use crate::kinds::{Body, kind_info};
 use crate::lanes::{Control, LaneId, LaneMap, MIN_USABLE_WIDTH_M, class_index};
@@ -18,7 +18,6 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use roadworld_road::{LightState, Network, RoadId};
 use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
-use std::collections::VecDeque;
 
 /// Lateral acceleration bound of lane changes.
 pub const LANE_CHANGE_LATERAL_ACCEL_MPS2: f64 = 1.5;
@@ -68,7 +67,6 @@ pub struct ActorPose {
     pub heading_rad: f64,
     pub yaw_rate_radps: f64,
     pub curvature_per_m: f64,
-    pub steer_rad: f64,
     /// Road coordinates.
     pub s_m: f64,
     pub t_m: f64,
@@ -91,7 +89,7 @@ pub struct Actor {
     pub lat_m: f64,
     pub lane_change: Option<LaneChange>,
     /// Lanes after `lane`, in order.
-    pub plan: VecDeque<LaneId>,
+    pub plan: Vec<LaneId>,
     /// The road wanted after the junction ending the current chain.
     pub want: Option<RoadId>,
     /// The junction path this actor has claimed.
@@ -108,6 +106,10 @@ pub struct Actor {
     next_accel: f64,
     /// Main-route progress of the ego (index into `Network::main_route`).
     route_pos: Option<usize>,
+    /// Position in its lane's list.
+    slot: u32,
+    /// The lane it came from (for long bodies reaching back into it).
+    prev_lane: Option<LaneId>,
 }
 
 /// Per-class vehicle counts and targets.
@@ -154,6 +156,8 @@ pub struct World {
     pub ego_status: EgoStatus,
     recorder: Option<Recorder>,
     spawn_cursor: usize,
+    /// Scratch: actors in lane order.
+    order: Vec<u32>,
     /// Next id to hand out.
     next_id: u32,
 }
@@ -246,6 +250,7 @@ impl World {
             ego_status: EgoStatus::Driving,
             recorder: None,
             spawn_cursor: 0,
+            order: Vec::new(),
             next_id: 0,
         };
         w.switch_lights();
@@ -318,7 +323,7 @@ impl World {
             accel_mps2: 0.0,
             lat_m: 0.0,
             lane_change: None,
-            plan: VecDeque::new(),
+            plan: Vec::new(),
             want: None,
             hold: None,
             pose: ActorPose::default(),
@@ -331,6 +336,8 @@ impl World {
             lc_cooldown_s: 0.0,
             next_accel: 0.0,
             route_pos: None,
+            slot: 0,
+            prev_lane: None,
         });
         self.rngs.push(rng);
         self.insert_sorted(lane, idx);
@@ -346,6 +353,7 @@ impl World {
             (a.d_m, a.id) < (d, actors[idx as usize].id)
         });
         list.insert(pos, idx);
+        self.renumber(lane);
     }
 
     fn remove_from_list(&mut self, lane: LaneId, idx: u32) {
@@ -353,6 +361,12 @@ impl World {
         if let Some(p) = list.iter().position(|&j| j == idx) {
             list.remove(p);
         }
+        self.renumber(lane);
+    }
+
+    /// Stores every actor's position in its lane list.
+    fn renumber(&mut self, lane: LaneId) {
+        renumber(&mut self.actors, &self.lists[lane.index()]);
     }
 
     fn place_ego(&mut self, spec: &ScenarioSpec) -> Result<(), SimError> {
@@ -488,7 +502,7 @@ impl World {
         }
         let a = &mut self.actors[idx as usize];
         a.alive = false;
-        a.plan = VecDeque::new();
+        a.plan = Vec::new();
         if a.ego {
             self.ego_status = EgoStatus::Arrived;
         }
@@ -633,7 +647,7 @@ impl World {
         for &l in &a.plan {
             dist += self.map.lane(l).length_m;
         }
-        let mut last = a.plan.back().copied().unwrap_or(a.lane);
+        let mut last = a.plan.last().copied().unwrap_or(a.lane);
         let mut first_junction = !a.plan.iter().any(|&l| self.map.lane(l).junction.is_some())
             && self.map.lane(a.lane).junction.is_none();
         let want = a.want;
@@ -686,7 +700,15 @@ impl World {
     fn ahead_in_lane(&self, lane: LaneId, d: f64, me: u32) -> Option<(f64, u32)> {
         let list = &self.lists[lane.index()];
         let actors = &self.actors;
-        let pos = list.partition_point(|&j| actors[j as usize].d_m <= d);
+        // At its own place, an actor's leader is the next in the list.
+        let own = actors.get(me as usize).is_some_and(|a| {
+            a.lane == lane && a.d_m == d && list.get(a.slot as usize) == Some(&me)
+        });
+        let pos = if own {
+            actors[me as usize].slot as usize + 1
+        } else {
+            list.partition_point(|&j| actors[j as usize].d_m <= d)
+        };
         let mut best: Option<(f64, u32)> = None;
         for &j in &list[pos..] {
             if j != me {
@@ -817,18 +839,13 @@ impl World {
         let mut prev = lane;
         let own = lane == a.lane;
         let mut best: Option<(Leader, u32)> = None;
-        let plan: Vec<LaneId> = if own && lane == self.actors[idx as usize].lane {
-            a.plan.iter().copied().collect()
+        let first_next = self.map.lane(lane).next.first().copied();
+        let (own_plan, other): (&[LaneId], Option<LaneId>) = if own {
+            (&a.plan, None)
         } else {
-            self.map
-                .lane(lane)
-                .next
-                .first()
-                .copied()
-                .into_iter()
-                .collect()
+            (&[], first_next)
         };
-        for l in plan {
+        for l in own_plan.iter().copied().chain(other) {
             if dist > horizon {
                 break;
             }
@@ -866,10 +883,18 @@ impl World {
     }
 
     fn horizon(&self, a: &Actor) -> f64 {
+        horizon_of(a)
+    }
+}
+
+fn horizon_of(a: &Actor) -> f64 {
+    {
         let v = a.speed_mps;
         (v * v / (2.0 * a.driver.comfortable_decel_mps2) + 2.0 * v + 20.0).max(MIN_HORIZON_M)
     }
+}
 
+impl World {
     // ----- one step ---------------------------------------------------------------------
 
     /// Advances the world by one step with the default ego driver.
@@ -882,12 +907,19 @@ impl World {
         let dt = self.step_s / self.substeps as f64;
         for _ in 0..self.substeps {
             self.switch_lights();
-            let n = self.actors.len();
-            for i in 0..n {
-                if self.actors[i].alive {
-                    self.decide(i as u32, dt);
+            // Lane by lane, front to back in each: neighbours in memory are neighbours on
+            // the road (the order is as stable as the lanes and positions).
+            let mut order = std::mem::take(&mut self.order);
+            order.clear();
+            for list in &self.lists {
+                order.extend(list.iter().rev());
+            }
+            for &i in &order {
+                if self.actors[i as usize].alive {
+                    self.decide(i, dt);
                 }
             }
+            self.order = order;
             if let Some(e) = self.ego
                 && self.actors[e as usize].alive
             {
@@ -899,7 +931,9 @@ impl World {
             self.integrate(dt);
         }
         self.step += 1;
-        self.spawn_at_edges();
+        if self.step.is_multiple_of(5) {
+            self.spawn_at_edges();
+        }
         self.update_poses();
         self.count_density();
         if let Some(mut r) = self.recorder.take() {
@@ -957,11 +991,11 @@ impl World {
         }
         // A plan that ends before the horizon ends in a dropped lane: stop before it.
         if dist <= horizon && !last.exit && last.next.is_empty() {
-            let lost = last.length_m - last.usable_to_m.max(0.0);
+            let lost = last.length_m - last.usable_to_for(a.body.width_m + 0.8).max(0.0);
             end_gap = Some(dist - lost - 2.0 - 0.5 * a.body.length_m + a.body.length_m * 0.0);
         }
         let usable_end = if lane.next.is_empty() && !lane.exit {
-            Some(lane.usable_to_m - 2.0 - (a.d_m + 0.5 * a.body.length_m))
+            Some(lane.usable_to_for(a.body.width_m + 0.8) - 2.0 - (a.d_m + 0.5 * a.body.length_m))
         } else {
             None
         };
@@ -1192,7 +1226,7 @@ impl World {
                     if o.hold.is_some() || j == idx {
                         continue;
                     }
-                    let bound = o.plan.front() == Some(&z.other)
+                    let bound = o.plan.first() == Some(&z.other)
                         || o.plan.iter().take(6).any(|&p| p == z.other);
                     if !bound {
                         continue;
@@ -1266,16 +1300,21 @@ impl World {
             // Short of room: a sharper change (twice the lateral acceleration), never
             // shorter than 8 m.
             let room = self.room_to_lane_end(idx) - 1.0;
-            let sharp = (lc_len / std::f64::consts::SQRT_2).max(8.0);
+            let sharp = (lc_len / std::f64::consts::SQRT_2).max(min_lane_change_for(&a.body));
             lc_len = lc_len.min(room.max(sharp));
         }
         if to_chain_end < lc_len + 5.0 && need.is_none() {
             return;
         }
-        let me_acc_now = {
-            let l = self.leader_along(idx, a.lane, a.d_m).map(|x| x.0);
-            acc_accel(&a.driver, v, self.desired(idx), l)
-        };
+        // What the driver does now stands for its advantage where it is.
+        let my_v0 = self.desired(idx);
+        let me_acc_now = acc_accel(
+            &a.driver,
+            v,
+            my_v0,
+            self.leader_along(idx, a.lane, a.d_m).map(|x| x.0),
+        );
+        let room_here = self.room_ahead_in(idx, a.lane, a.d_m);
         let mut best: Option<(f64, LaneId)> = None;
         for (left, target) in [(true, lane.left), (false, lane.right)] {
             let Some(t) = target else { continue };
@@ -1288,12 +1327,12 @@ impl World {
                 continue;
             }
             let tl = self.map.lane(t);
-            let s = lane.at(a.d_m).s_m;
-            let dt_ = tl.d_at_s(s);
-            let w_ok = tl.at(dt_).width_m >= MIN_USABLE_WIDTH_M.max(a.body.width_m + 0.6)
+            // Neighbours of one section run side by side: map by the share of length.
+            let dt_ = a.d_m * tl.length_m / lane.length_m.max(1e-9);
+            let w_ok = tl.width_at(dt_) >= MIN_USABLE_WIDTH_M.max(a.body.width_m + 0.6)
                 && tl.usable_from_m <= dt_ - 0.5 * a.body.length_m
                 && (tl.usable_to_m >= dt_ + lc_len || !tl.next.is_empty())
-                && self.room_ahead_in(idx, a.lane, a.d_m) > 0.5 * lc_len.min(20.0);
+                && room_here > 0.5 * lc_len.min(20.0);
             if !w_ok {
                 continue;
             }
@@ -1303,7 +1342,7 @@ impl World {
             let lead = self.ahead_in_lane(t, dt_, idx);
             let follow = self.behind_along(t, dt_, idx);
             let min_gap = a.driver.min_gap_m * 0.5 + 1.0;
-            let mut my_new = acc_accel(&a.driver, v, self.desired(idx), None);
+            let mut my_new = acc_accel(&a.driver, v, my_v0, None);
             if let Some((r, j)) = lead {
                 let gap = r - front;
                 if gap < min_gap {
@@ -1326,7 +1365,7 @@ impl World {
                 if l.0.gap_m < min_gap {
                     continue;
                 }
-                my_new = acc_accel(&a.driver, v, self.desired(idx), Some(l.0));
+                my_new = acc_accel(&a.driver, v, my_v0, Some(l.0));
             }
             let mut follower_gain = 0.0;
             if let Some((f, j)) = follow {
@@ -1349,8 +1388,7 @@ impl World {
                 if o_new < -SAFE_DECEL_MPS2 || safe < o.speed_mps - 1.0 {
                     continue;
                 }
-                let o_now = acc_accel(&o.driver, o.speed_mps, self.desired(j), self.leader_of(j));
-                follower_gain = o_new - o_now;
+                follower_gain = o_new - o.next_accel.min(o.driver.max_accel_mps2);
             }
             if my_new < -SAFE_DECEL_MPS2 {
                 continue;
@@ -1382,7 +1420,7 @@ impl World {
         let mut dist = lane.length_m - a.d_m - 0.5 * a.body.length_m;
         let mut last = lane;
         if last.next.is_empty() && !last.exit {
-            return last.usable_to_m - a.d_m - 0.5 * a.body.length_m;
+            return last.usable_to_for(a.body.width_m + 0.8) - a.d_m - 0.5 * a.body.length_m;
         }
         for &l in &a.plan {
             let ll = self.map.lane(l);
@@ -1391,7 +1429,7 @@ impl World {
             }
             last = ll;
             if ll.next.is_empty() && !ll.exit {
-                return dist + ll.usable_to_m;
+                return dist + ll.usable_to_for(a.body.width_m + 0.8);
             }
             dist += ll.length_m;
         }
@@ -1417,8 +1455,17 @@ impl World {
         }
         let here = lane.at(a.d_m);
         let front = a.d_m + 0.5 * a.body.length_m;
+        if !lane.merge_from[0] && !lane.merge_from[1] {
+            return None;
+        }
         let mut best: Option<Leader> = None;
-        for (side, wanted) in [(lane.left, Some(false)), (lane.right, Some(true))] {
+        for (k, (side, wanted)) in [(lane.left, Some(false)), (lane.right, Some(true))]
+            .into_iter()
+            .enumerate()
+        {
+            if !lane.merge_from[k] {
+                continue;
+            }
             let Some(x) = side else { continue };
             let xl = self.map.lane(x);
             let dx = xl.d_at_s(here.s_m);
@@ -1478,8 +1525,13 @@ impl World {
             ghost: true,
             tracking: true,
         };
+        let prev = match tl.prev.as_slice() {
+            [p] => Some(*p),
+            _ => None,
+        };
         self.remove_from_list(from, idx);
         let a = &mut self.actors[idx as usize];
+        a.prev_lane = prev;
         a.lane = target;
         a.d_m = d_new;
         a.lat_m = offset0;
@@ -1609,8 +1661,11 @@ impl World {
                 self.release(i as u32);
             }
         }
-        // Keep lists sorted (vehicles never pass within a lane, but ghosts and spawns may
-        // tie).
+        // Keep lists sorted (vehicles never pass within a lane; spawns may tie): checked
+        // every second.
+        if !self.step.is_multiple_of(10) {
+            return;
+        }
         for k in 0..self.lists.len() {
             let list = &mut self.lists[k];
             if list.len() > 1 {
@@ -1623,6 +1678,7 @@ impl World {
                         let (a, b) = (&actors[x as usize], &actors[y as usize]);
                         a.d_m.total_cmp(&b.d_m).then(a.id.cmp(&b.id))
                     });
+                    self.renumber(LaneId(k as u32));
                 }
             }
         }
@@ -1638,7 +1694,7 @@ impl World {
             }
             let next = a
                 .plan
-                .front()
+                .first()
                 .copied()
                 .or_else(|| lane.next.first().copied());
             let Some(next) = next else {
@@ -1656,10 +1712,12 @@ impl World {
             let old = a.lane;
             let from_junction = lane.junction.is_some();
             self.lists[old.index()].retain(|&j| j != i);
+            renumber(&mut self.actors, &self.lists[old.index()]);
             let a = &mut self.actors[i as usize];
-            if a.plan.front() == Some(&next) {
-                a.plan.pop_front();
+            if a.plan.first() == Some(&next) {
+                a.plan.remove(0);
             }
+            a.prev_lane = Some(a.lane);
             a.lane = next;
             a.d_m = overshoot;
             if let Some(lc) = a.lane_change.as_mut() {
@@ -1671,6 +1729,7 @@ impl World {
             let actors = &self.actors;
             let pos = list.partition_point(|&j| actors[j as usize].d_m < overshoot);
             list.insert(pos, i);
+            renumber(&mut self.actors, &self.lists[next.index()]);
             let nl = self.map.lane(next);
             // Crossing into a zone of another class that is full: leave here, unseen.
             if nl.class != lane.class && nl.junction.is_none() && lane.junction.is_none() {
@@ -1819,11 +1878,7 @@ impl World {
             if !self.actors[i].alive {
                 continue;
             }
-            let need_dir = if self.actors[i].lane_change.is_none() {
-                self.needed_direction(i as u32)
-            } else {
-                None
-            };
+            let need_dir = self.actors[i].need_lc;
             let turn_ahead = self.turn_ahead(i as u32);
             let a = &self.actors[i];
             let lane = self.map.lane(a.lane);
@@ -1834,10 +1889,54 @@ impl World {
                 slope = -lc.offset0_m * smootherstep_slope(u) / lc.length_m;
                 lat_curv = -lc.offset0_m * second_derivative(u) / (lc.length_m * lc.length_m);
             }
-            let (sin, cos) = p.heading_rad.sin_cos();
-            let x = p.x_m - sin * a.lat_m;
-            let y = p.y_m + cos * a.lat_m;
-            let heading = p.heading_rad + slope.atan();
+            let half_wb = 0.5 * a.body.wheelbase_m;
+            let (x, y, heading) = if a.lat_m == 0.0 && half_wb >= 2.0 {
+                // A long vehicle: both axles on the lane's centre line, the body along the
+                // chord between them (its middle cuts a curve, as a bus's does).
+                let at = |d: f64| {
+                    let (l, d) = if d > lane.length_m {
+                        match a.plan.first() {
+                            Some(&n) => (self.map.lane(n), d - lane.length_m),
+                            None => (lane, d),
+                        }
+                    } else if d < 0.0 {
+                        match a.prev_lane {
+                            Some(pl) => {
+                                let pl = self.map.lane(pl);
+                                (pl, pl.length_m + d)
+                            }
+                            None => (lane, d),
+                        }
+                    } else {
+                        (lane, d)
+                    };
+                    let q = l.at(d.clamp(0.0, l.length_m));
+                    let over = if d < 0.0 {
+                        d
+                    } else if d > l.length_m {
+                        d - l.length_m
+                    } else {
+                        0.0
+                    };
+                    let (sn, cs) = q.heading_rad.sin_cos();
+                    (q.x_m + cs * over, q.y_m + sn * over)
+                };
+                let (f, r) = (at(a.d_m + half_wb), at(a.d_m - half_wb));
+                (
+                    0.5 * (f.0 + r.0),
+                    0.5 * (f.1 + r.1),
+                    (f.1 - r.1).atan2(f.0 - r.0),
+                )
+            } else if a.lat_m == 0.0 {
+                (p.x_m, p.y_m, p.heading_rad)
+            } else {
+                let (sin, cos) = p.heading_rad.sin_cos();
+                (
+                    p.x_m - sin * a.lat_m,
+                    p.y_m + cos * a.lat_m,
+                    p.heading_rad + slope.atan(),
+                )
+            };
             let curvature = p.curvature_per_m + lat_curv;
             let t_sign = if lane.forward { 1.0 } else { -1.0 };
             let mut fl = if a.ego { flags::EGO } else { 0 };
@@ -1856,15 +1955,17 @@ impl World {
             if a.at_red {
                 fl |= flags::WAITING_AT_RED;
             }
-            let wheelbase = a.body.wheelbase_m.max(0.5);
             let pose = ActorPose {
                 x_m: x,
                 y_m: y,
                 z_m: p.z_m,
-                heading_rad: roadworld_geom::normalize_angle(heading),
+                heading_rad: if a.lat_m == 0.0 {
+                    heading
+                } else {
+                    roadworld_geom::normalize_angle(heading)
+                },
                 yaw_rate_radps: a.speed_mps * curvature,
                 curvature_per_m: curvature,
-                steer_rad: (wheelbase * curvature).atan(),
                 s_m: p.s_m,
                 t_m: p.t_m + t_sign * a.lat_m,
             };
@@ -1936,11 +2037,27 @@ impl World {
     }
 }
 
+/// Stores every actor's position in `list`.
+fn renumber(actors: &mut [Actor], list: &[u32]) {
+    for (k, &j) in list.iter().enumerate() {
+        actors[j as usize].slot = k as u32;
+    }
+}
+
 fn second_derivative(u: f64) -> f64 {
     if !(0.0..=1.0).contains(&u) {
         return 0.0;
     }
     60.0 * u - 180.0 * u * u + 120.0 * u * u * u
+}
+
+/// Shortest lane change a body may make: at the steepest point of the path its front
+/// corner must stay inside the target lane (a long truck angled across a lane sweeps into
+/// the next one), and never shorter than 8 m.
+pub fn min_lane_change_for(body: &Body) -> f64 {
+    let w = 3.75;
+    let slope = ((w - 0.5 * body.width_m - 0.3) / (0.5 * body.length_m)).clamp(0.05, 1.0);
+    (SMOOTHERSTEP_MAX_SLOPE * w / slope).max(8.0)
 }
 
 /// Length of a lane change at speed `v` with lateral acceleration within the bound over a
