@@ -198,7 +198,10 @@ struct SimSummary {
     ego_distance_m: f64,
     mean_speed_mps: f64,
     density_target_per_class: [f64; 3],
+    /// Mean vehicles per class after the warm-up.
     density_mean_per_class: [f64; 3],
+    /// Where the density strayed more than 20% (empty when held).
+    density_violations: Vec<String>,
     collisions: usize,
     off_road: usize,
     limit_breaches: usize,
@@ -221,24 +224,22 @@ fn simulate(
         .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
     world.record();
     let steps = (seconds / world.step_s).round() as u64;
-    let mut density_sum = [0.0; 3];
     for _ in 0..steps {
         world.step();
-        for (c, sum) in density_sum.iter_mut().enumerate() {
-            *sum += world.density.count[c] as f64;
-        }
     }
     let sim_ms = t0.elapsed().as_secs_f64() * 1e3;
     let ego = format!("{:?}", world.ego_status);
-    let target = world.density.target;
+    let target = world.density_trace.target;
+    let density_mean = world.density_trace.mean();
     let rec = world
         .take_recording()
         .context("the recording was not started")?;
-    let surface = roadworld_sim::check::Surface::new(&net);
-    let collisions = roadworld_sim::check::collisions(&rec).len();
-    let off_road = roadworld_sim::check::off_road(&rec, &net, &surface).len();
-    let limit_breaches = roadworld_sim::check::limits(&rec).len();
-    let stalls = roadworld_sim::check::stalls(&rec, &net, 60.0, 0.5).len();
+    let report = roadworld_sim::check::Report::new(&rec, &net, &world.density_trace);
+    let collisions = report.collisions.len();
+    let off_road = report.off_road.len();
+    let limit_breaches = report.limits.len();
+    let stalls = report.stalls.len();
+    let density_violations: Vec<String> = report.density.iter().map(|v| v.detail.clone()).collect();
     let mut by_kind = std::collections::BTreeMap::new();
     for a in &rec.actors {
         *by_kind.entry(a.kind.name().to_string()).or_insert(0) += 1;
@@ -259,7 +260,6 @@ fn simulate(
             }
         }
     }
-    let n = steps.max(1) as f64;
     let summary = SimSummary {
         spec: spec.name.clone(),
         seed,
@@ -274,7 +274,8 @@ fn simulate(
         ego_distance_m: (ego_dist * 10.0).round() / 10.0,
         mean_speed_mps: ((speed_sum / rec.samples.len().max(1) as f64) * 100.0).round() / 100.0,
         density_target_per_class: target.map(|t| (t * 10.0).round() / 10.0),
-        density_mean_per_class: density_sum.map(|s| (s / n * 10.0).round() / 10.0),
+        density_mean_per_class: density_mean.map(|s| (s * 10.0).round() / 10.0),
+        density_violations,
         collisions,
         off_road,
         limit_breaches,
@@ -300,13 +301,18 @@ fn simulate(
         files.push((out.join("sim.gif"), bytes));
     }
     let text = format!(
-        "seed {seed}: {:.0} s in {sim_ms:.0} ms: {} actors ({} at most at once), {} samples, ego {} after {:.0} m; collisions {collisions}, off road {off_road}, limit breaches {limit_breaches}, stalls {stalls}",
+        "seed {seed}: {:.0} s in {sim_ms:.0} ms: {} actors ({} at most at once), {} samples, ego {} after {:.0} m; collisions {collisions}, off road {off_road}, limit breaches {limit_breaches}, stalls {stalls}, density {}",
         seconds,
         rec.actors.len(),
         most,
         rec.samples.len(),
         summary.ego,
         summary.ego_distance_m,
+        if summary.density_violations.is_empty() {
+            "held".to_string()
+        } else {
+            summary.density_violations.join("; ")
+        },
     );
     Ok(Outputs {
         files,

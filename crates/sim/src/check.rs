@@ -5,6 +5,7 @@
 use crate::flags;
 use crate::kinds::kind_info;
 use crate::record::{Recording, Sample};
+use crate::world::DensityTrace;
 use roadworld_road::query::SpatialIndex;
 use roadworld_road::{LaneType, Network, RoadId};
 use rustc_hash::FxHashMap;
@@ -21,6 +22,7 @@ pub enum ViolationKind {
     Jerk,
     Curvature,
     Stall,
+    Density,
 }
 
 /// One broken invariant.
@@ -370,6 +372,91 @@ pub fn stalls(rec: &Recording, net: &Network, window_s: f64, min_speed_mps: f64)
     out
 }
 
+/// Density not held: the total count strayed more than `tolerance` (relative) from the
+/// total target at some sample, or a class's mean count did over the run (classes with a
+/// target of fewer than five vehicles are too small to measure).
+pub fn density(trace: &DensityTrace, tolerance: f64) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if trace.samples == 0 {
+        return out;
+    }
+    if trace.worst_total_deviation > tolerance {
+        out.push(Violation {
+            kind: ViolationKind::Density,
+            frame: 0,
+            actor: 0,
+            other: None,
+            detail: format!(
+                "total count {:+.0}% off its target at {:.0} s",
+                100.0 * trace.worst_total_deviation,
+                trace.worst_total_at_s
+            ),
+        });
+    }
+    let mean = trace.mean();
+    for (c, name) in ["motorway", "rural", "urban"].iter().enumerate() {
+        let t = trace.target[c];
+        if t >= 5.0 && (mean[c] / t - 1.0).abs() > tolerance {
+            out.push(Violation {
+                kind: ViolationKind::Density,
+                frame: 0,
+                actor: 0,
+                other: None,
+                detail: format!(
+                    "{name}: mean {:.1} vehicles against a target of {t:.1}",
+                    mean[c]
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The window and speed of the stall check: 60 s in which the main route averages under
+/// 0.5 m/s.
+pub const STALL_WINDOW_S: f64 = 60.0;
+pub const STALL_SPEED_MPS: f64 = 0.5;
+/// Relative tolerance of the density check.
+pub const DENSITY_TOLERANCE: f64 = 0.2;
+
+/// Every invariant of a rollout, by kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    pub collisions: Vec<Violation>,
+    pub off_road: Vec<Violation>,
+    pub limits: Vec<Violation>,
+    pub stalls: Vec<Violation>,
+    pub density: Vec<Violation>,
+}
+
+impl Report {
+    /// Checks a recording of a rollout on `net` whose density was traced in `trace`.
+    pub fn new(rec: &Recording, net: &Network, trace: &DensityTrace) -> Self {
+        let surface = Surface::new(net);
+        Self {
+            collisions: collisions(rec),
+            off_road: off_road(rec, net, &surface),
+            limits: limits(rec),
+            stalls: stalls(rec, net, STALL_WINDOW_S, STALL_SPEED_MPS),
+            density: density(trace, DENSITY_TOLERANCE),
+        }
+    }
+
+    /// Every violation, in kind order.
+    pub fn all(&self) -> impl Iterator<Item = &Violation> {
+        self.collisions
+            .iter()
+            .chain(&self.off_road)
+            .chain(&self.limits)
+            .chain(&self.stalls)
+            .chain(&self.density)
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.all().next().is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,5 +482,31 @@ mod tests {
         // Rotated 45 degrees: the corner reaches 1.414 m.
         assert!(overlap(&a, &corners(&s(3.3, 0.0, 0.785), 2.0, 2.0)));
         assert!(!overlap(&a, &corners(&s(3.5, 0.0, 0.785), 2.0, 2.0)));
+    }
+
+    #[test]
+    fn density_flags_a_drifting_total_and_a_starved_class() {
+        let held = DensityTrace {
+            warmup_s: 30.0,
+            samples: 10,
+            sum: [1000.0, 95.0, 2.0],
+            target: [100.0, 10.0, 3.0],
+            worst_total_deviation: 0.1,
+            worst_total_at_s: 40.0,
+        };
+        // Urban's target is too small to measure; the rest are within 20%.
+        assert!(density(&held, 0.2).is_empty());
+        let drifting = DensityTrace {
+            worst_total_deviation: 0.3,
+            ..held
+        };
+        assert_eq!(density(&drifting, 0.2).len(), 1);
+        let starved = DensityTrace {
+            sum: [700.0, 95.0, 2.0],
+            ..held
+        };
+        let v = density(&starved, 0.2);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].detail.starts_with("motorway"), "{}", v[0].detail);
     }
 }

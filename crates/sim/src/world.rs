@@ -34,6 +34,8 @@ const STOP_MARGIN_M: f64 = 0.5;
 const GAP_MARGIN_S: f64 = 2.0;
 /// Sight distance within which nobody appears in front of the ego.
 pub const SPAWN_SIGHT_M: f64 = 300.0;
+/// Seconds before the density trace starts sampling.
+pub const DENSITY_WARMUP_S: f64 = 30.0;
 
 /// A lane change under way: the actor is already in its target lane, its lateral offset
 /// blends from the old lane's centre to the new one over `length_m`.
@@ -110,6 +112,8 @@ pub struct Actor {
     slot: u32,
     /// The lane it came from (for long bodies reaching back into it).
     prev_lane: Option<LaneId>,
+    /// Class index of the last lane outside a junction it drove on.
+    zone: u8,
 }
 
 /// Per-class vehicle counts and targets.
@@ -118,6 +122,38 @@ pub struct Density {
     /// Vehicles outside junctions, by class (motorway, rural, urban).
     pub count: [u32; 3],
     pub target: [f64; 3],
+}
+
+/// How well the density was held: sampled once a second after a warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DensityTrace {
+    /// Seconds before sampling starts (the network fills from its initial placement).
+    pub warmup_s: f64,
+    pub samples: u32,
+    /// Sum of the per-class counts over the samples.
+    pub sum: [f64; 3],
+    pub target: [f64; 3],
+    /// Largest relative deviation of the total count from the total target, and when.
+    pub worst_total_deviation: f64,
+    pub worst_total_at_s: f64,
+}
+
+impl DensityTrace {
+    /// Mean count per class over the samples.
+    pub fn mean(&self) -> [f64; 3] {
+        self.sum.map(|s| s / self.samples.max(1) as f64)
+    }
+}
+
+/// What keeps an actor from entering a junction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocker {
+    /// Another actor holds a crossing path and has not cleared the conflict zone.
+    Holder(u32),
+    /// Traffic with priority arrives before we could clear.
+    Priority(u32),
+    /// No room on the lane after the junction.
+    NoRoom(LaneId),
 }
 
 /// What happened to the ego.
@@ -152,6 +188,7 @@ pub struct World {
     driver_dist: DriverDist,
     mix: Vec<(ActorKind, f64)>,
     pub density: Density,
+    pub density_trace: DensityTrace,
     pub ego: Option<u32>,
     pub ego_status: EgoStatus,
     recorder: Option<Recorder>,
@@ -246,6 +283,11 @@ impl World {
                 count: [0; 3],
                 target,
             },
+            density_trace: DensityTrace {
+                warmup_s: DENSITY_WARMUP_S,
+                target,
+                ..DensityTrace::default()
+            },
             ego: None,
             ego_status: EgoStatus::Driving,
             recorder: None,
@@ -338,6 +380,7 @@ impl World {
             route_pos: None,
             slot: 0,
             prev_lane: None,
+            zone: class_index(self.map.lane(lane).class) as u8,
         });
         self.rngs.push(rng);
         self.insert_sorted(lane, idx);
@@ -464,6 +507,7 @@ impl World {
                     let v = v0.min(v_eq).min(v_stop).min(kind_info(kind).max_speed_mps);
                     self.actors[idx as usize].speed_mps = v;
                     self.refresh_want(idx);
+                    self.slow_for_lane_end(idx);
                 }
                 let jitter = self.spawn_rng.random_range(0.7..1.3);
                 d += spacing * jitter;
@@ -481,6 +525,30 @@ impl World {
         }
         for k in drop {
             self.despawn(k);
+        }
+        // Speeds that can stop behind the actual leader and before a dropped lane's end
+        // (placement used the nominal spacing; leaders across lane boundaries come later).
+        for k in 0..self.actors.len() as u32 {
+            if self.actors[k as usize].alive && !self.actors[k as usize].ego {
+                let h = self.horizon(&self.actors[k as usize]);
+                self.extend_plan(k, h);
+                self.slow_for_lane_end(k);
+            }
+        }
+        for _ in 0..4 {
+            for k in 0..self.actors.len() {
+                if !self.actors[k].alive || self.actors[k].ego {
+                    continue;
+                }
+                if let Some(l) = self.leader_of(k as u32) {
+                    let a = &mut self.actors[k];
+                    let room = (l.gap_m - a.driver.min_gap_m).max(0.0);
+                    let v = (l.speed_mps * l.speed_mps
+                        + 2.0 * a.driver.comfortable_decel_mps2 * room)
+                        .sqrt();
+                    a.speed_mps = a.speed_mps.min(v);
+                }
+            }
         }
         self.count_density();
     }
@@ -508,6 +576,32 @@ impl World {
         }
         if let Some(r) = self.recorder.as_mut() {
             r.despawned(idx, self.step);
+        }
+    }
+
+    fn trace_density(&mut self) {
+        let t = self.time_s();
+        let tr = &mut self.density_trace;
+        if t < tr.warmup_s
+            || !self
+                .step
+                .is_multiple_of((1.0 / self.step_s).round().max(1.0) as u64)
+        {
+            return;
+        }
+        tr.samples += 1;
+        tr.target = self.density.target;
+        for c in 0..3 {
+            tr.sum[c] += self.density.count[c] as f64;
+        }
+        let total_target: f64 = self.density.target.iter().sum();
+        if total_target > 0.0 {
+            let total: u32 = self.density.count.iter().sum();
+            let dev = (total as f64 / total_target - 1.0).abs();
+            if dev > tr.worst_total_deviation {
+                tr.worst_total_deviation = dev;
+                tr.worst_total_at_s = t;
+            }
         }
     }
 
@@ -936,6 +1030,7 @@ impl World {
         }
         self.update_poses();
         self.count_density();
+        self.trace_density();
         if let Some(mut r) = self.recorder.take() {
             r.capture(self);
             self.recorder = Some(r);
@@ -1147,6 +1242,12 @@ impl World {
             Control::Stop => a.stopped_at_sign || held,
             _ => true,
         };
+        if held && self.queued_behind_unclaimed(idx, conn) {
+            // Someone without a claim got in ahead (a merge): holding the path from behind
+            // them would lock the junction.
+            self.release(idx);
+            return Some(stop_gap);
+        }
         if held {
             if signal_ok {
                 return None;
@@ -1162,15 +1263,13 @@ impl World {
         if stop_gap > commit_dist {
             return Some(stop_gap);
         }
-        if self.may_enter(idx, conn) {
-            let a = &mut self.actors[idx as usize];
-            if let Some(old) = a.hold
-                && old != conn
-            {
+        if !self.queued_behind_unclaimed(idx, conn) && self.may_enter(idx, conn) {
+            let a = &self.actors[idx as usize];
+            if a.hold.is_some_and(|old| old != conn) {
                 // Holding a previous path still: keep it; the new claim waits.
-                let _ = old;
                 return Some(stop_gap);
             }
+            let a = &mut self.actors[idx as usize];
             a.hold = Some(conn);
             a.stopped_at_sign = false;
             self.holds[conn.index()].push(idx);
@@ -1178,6 +1277,31 @@ impl World {
         } else {
             Some(stop_gap)
         }
+    }
+
+    /// Whether someone without a claim on the path it takes stands between actor `idx` and
+    /// junction path `conn` (claims go to the front of a queue, in order).
+    fn queued_behind_unclaimed(&self, idx: u32, conn: LaneId) -> bool {
+        let a = &self.actors[idx as usize];
+        let mut lane = a.lane;
+        let mut d = a.d_m;
+        let mut plan = a.plan.iter();
+        for _ in 0..8 {
+            if lane == conn {
+                return false;
+            }
+            if let Some((_, j)) = self.ahead_in_lane(lane, d, idx) {
+                return self.actors[j as usize].hold.is_none();
+            }
+            match plan.next() {
+                Some(&next) => {
+                    lane = next;
+                    d = f64::MIN;
+                }
+                None => return false,
+            }
+        }
+        false
     }
 
     fn release(&mut self, idx: u32) {
@@ -1188,9 +1312,12 @@ impl World {
 
     /// Whether actor `idx` may claim junction path `conn` now.
     fn may_enter(&self, idx: u32, conn: LaneId) -> bool {
-        let Some(path) = self.map.lane(conn).path.as_ref() else {
-            return true;
-        };
+        self.entry_blocker(idx, conn).is_none()
+    }
+
+    /// What keeps actor `idx` from claiming junction path `conn` now, if anything.
+    fn entry_blocker(&self, idx: u32, conn: LaneId) -> Option<Blocker> {
+        let path = self.map.lane(conn).path.as_ref()?;
         let me = &self.actors[idx as usize];
         let my_pos = self.ext_pos(idx, conn).unwrap_or(-1e6).max(-200.0);
         for z in &path.zones {
@@ -1202,7 +1329,7 @@ impl World {
                 let hp = self.ext_pos(h, z.other).unwrap_or(-1e6);
                 let rear = hp - 0.5 * self.actors[h as usize].body.length_m;
                 if rear < z.other_out_m + 0.5 {
-                    return false;
+                    return Some(Blocker::Holder(h));
                 }
             }
             if !z.yields {
@@ -1238,7 +1365,7 @@ impl World {
                     let eta = to_zone.max(0.0) / o.speed_mps.max(0.5);
                     let waiting = o.speed_mps < 0.5 && to_zone < 25.0;
                     if !waiting && eta < t_clear + GAP_MARGIN_S {
-                        return false;
+                        return Some(Blocker::Priority(j));
                     }
                     if to_zone > 250.0 {
                         break;
@@ -1268,10 +1395,10 @@ impl World {
                 }
             }
             if room < me.body.length_m + me.driver.min_gap_m + 1.0 && room < ol.length_m {
-                return false;
+                return Some(Blocker::NoRoom(out));
             }
         }
-        true
+        None
     }
 
     // ----- lane changes -----------------------------------------------------------------
@@ -1406,6 +1533,17 @@ impl World {
         }
         if let Some((_, t)) = best {
             self.start_lane_change(idx, t, lc_len);
+        }
+    }
+
+    /// A new actor on a lane that ends (a lane drop) starts slow enough to stop comfortably
+    /// before the end, with room to merge.
+    fn slow_for_lane_end(&mut self, idx: u32) {
+        let room = self.room_to_lane_end(idx);
+        if room < f64::MAX {
+            let a = &mut self.actors[idx as usize];
+            let v = (2.0 * a.driver.comfortable_decel_mps2 * (room - 10.0).max(0.0)).sqrt();
+            a.speed_mps = a.speed_mps.min(v);
         }
     }
 
@@ -1731,9 +1869,11 @@ impl World {
             list.insert(pos, i);
             renumber(&mut self.actors, &self.lists[next.index()]);
             let nl = self.map.lane(next);
-            // Crossing into a zone of another class that is full: leave here, unseen.
-            if nl.class != lane.class && nl.junction.is_none() && lane.junction.is_none() {
-                let ci = class_index(nl.class);
+            // Crossing into a zone of another class (straight on or through a junction)
+            // that is full: leave here, unseen.
+            let ci = class_index(nl.class);
+            if nl.junction.is_none() && ci as u8 != self.actors[i as usize].zone {
+                self.actors[i as usize].zone = ci as u8;
                 let a = &self.actors[i as usize];
                 if !a.ego
                     && self.density.count[ci] as f64 >= self.density.target[ci]
@@ -1786,13 +1926,6 @@ impl World {
             let l = self.map.lane(lane);
             let ci = class_index(l.class);
             if (self.density.count[ci] as f64) >= self.density.target[ci] {
-                continue;
-            }
-            // Nor into a crowded class downstream.
-            if let Some(c2) = l.dest_class
-                && c2 != l.class
-                && self.density.count[class_index(c2)] as f64 > self.density.target[class_index(c2)]
-            {
                 continue;
             }
             if l.dead_end {
@@ -1852,6 +1985,7 @@ impl World {
             let v_end = (2.0 * b * (chain_m - a.body.length_m - 30.0).max(0.0)).sqrt();
             a.speed_mps = speed.min(v_room).min(v_end);
             self.refresh_want(idx);
+            self.slow_for_lane_end(idx);
             self.density.count[ci] += 1;
             if let Some(r) = self.recorder.as_mut() {
                 r.spawned(idx, self.step);
@@ -2000,8 +2134,13 @@ impl World {
     pub fn explain(&self, idx: u32) -> String {
         let a = &self.actors[idx as usize];
         let leader = self.leader_along(idx, a.lane, a.d_m);
+        let blocker = a
+            .plan
+            .iter()
+            .find(|&&l| self.map.lane(l).junction.is_some())
+            .and_then(|&c| self.entry_blocker(idx, c));
         format!(
-            "{} {:?} lane {} ({}) d {:.1}/{:.1} v {:.2} a {:.2} lat {:.2} leader {:?} plan {:?} want {:?} hold {:?} need {:?} lc {:?} at_red {} room_end {:.1}",
+            "{} {:?} lane {} ({}) d {:.1}/{:.1} v {:.2} a {:.2} lat {:.2} leader {:?} plan {:?} want {:?} hold {:?} blocker {blocker:?} need {:?} lc {:?} at_red {} room_end {:.1}",
             a.id,
             a.body.kind,
             a.lane.0,
@@ -2023,6 +2162,26 @@ impl World {
     }
 
     /// The index of the leader of actor `idx`, if any.
+    /// The actor that actor `idx` stands waiting for, if it stands: the holder or priority
+    /// vehicle keeping it out of a junction, the first in a full lane after one, or its
+    /// leader (for finding gridlocks).
+    pub fn waits_for(&self, idx: u32) -> Option<u32> {
+        let a = &self.actors[idx as usize];
+        if !a.alive || a.speed_mps > 0.1 {
+            return None;
+        }
+        let blocker = a
+            .plan
+            .iter()
+            .find(|&&l| self.map.lane(l).junction.is_some())
+            .and_then(|&c| self.entry_blocker(idx, c));
+        match blocker {
+            Some(Blocker::Holder(h)) | Some(Blocker::Priority(h)) => Some(h),
+            Some(Blocker::NoRoom(l)) => self.lists[l.index()].first().copied(),
+            None => self.explain_leader(idx),
+        }
+    }
+
     pub fn explain_leader(&self, idx: u32) -> Option<u32> {
         let a = &self.actors[idx as usize];
         self.leader_along(idx, a.lane, a.d_m).map(|(_, j)| j)

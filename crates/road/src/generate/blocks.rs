@@ -157,11 +157,26 @@ fn transition(g: &mut Gen<'_>, rng: &mut Rng, class: RoadClass) -> Result<(), Re
     let old = g.open.xs.clone();
     let taper = 150.0;
     let mut sections = SectionsBuilder::new();
+    sections.uniform(0.0, &old);
+    // Lanes end one at a time, 40 m apart (three lanes ending together leave the outer
+    // one no lane to merge into), then the cross-section takes its new shape.
+    let mut cur = old;
+    let mut s_m = 20.0;
+    let (new_r, new_l) = (new_xs.right.driving_m.len(), new_xs.left.driving_m.len());
+    while cur.right.driving_m.len() > new_r.max(1) || cur.left.driving_m.len() > new_l.max(1) {
+        let r = cur.right.driving_m.len();
+        let l = cur.left.driving_m.len();
+        let next = with_driving_lanes(&cur, (r - 1).max(new_r.max(1)), (l - 1).max(new_l.max(1)));
+        sections
+            .taper(s_m, taper, &cur, &next)
+            .uniform(s_m + taper, &next);
+        s_m += taper + 40.0;
+        cur = next;
+    }
     sections
-        .uniform(0.0, &old)
-        .taper(20.0, taper, &old, &new_xs)
-        .uniform(20.0 + taper, &new_xs);
-    let line = straight_line(g.open.pose, 20.0 + taper + 60.0)?;
+        .taper(s_m, taper, &cur, &new_xs)
+        .uniform(s_m + taper, &new_xs);
+    let line = straight_line(g.open.pose, s_m + taper + 60.0)?;
     g.open.class = class;
     g.open.speed_limit_mps = speed_limit(&cp, rng);
     let z = g.open.z_m;
