@@ -196,7 +196,9 @@ struct SimSummary {
     most_at_once: usize,
     ego: String,
     ego_distance_m: f64,
+    /// Over moving motor vehicles.
     mean_speed_mps: f64,
+    parked_cars: usize,
     density_target_per_class: [f64; 3],
     /// Mean vehicles per class after the warm-up.
     density_mean_per_class: [f64; 3],
@@ -245,13 +247,19 @@ fn simulate(
         *by_kind.entry(a.kind.name().to_string()).or_insert(0) += 1;
     }
     let (mut ego_dist, mut last) = (0.0, None::<(f32, f32)>);
-    let mut speed_sum = 0.0;
+    let (mut speed_sum, mut moving_samples) = (0.0, 0usize);
+    let mut parked = std::collections::BTreeSet::new();
     let mut most = 0;
     for k in 0..rec.frames() {
         let f = rec.frame(k);
         most = most.max(f.len());
         for smp in f {
-            speed_sum += smp.speed_mps as f64;
+            if smp.flags & roadworld_sim::flags::PARKED != 0 {
+                parked.insert(smp.actor);
+            } else if rec.actors[smp.actor as usize].kind.is_motor_vehicle() {
+                speed_sum += smp.speed_mps as f64;
+                moving_samples += 1;
+            }
             if smp.flags & roadworld_sim::flags::EGO != 0 {
                 if let Some((x, y)) = last {
                     ego_dist += (((smp.x_m - x).powi(2) + (smp.y_m - y).powi(2)) as f64).sqrt();
@@ -272,7 +280,8 @@ fn simulate(
         most_at_once: most,
         ego,
         ego_distance_m: (ego_dist * 10.0).round() / 10.0,
-        mean_speed_mps: ((speed_sum / rec.samples.len().max(1) as f64) * 100.0).round() / 100.0,
+        mean_speed_mps: ((speed_sum / moving_samples.max(1) as f64) * 100.0).round() / 100.0,
+        parked_cars: parked.len(),
         density_target_per_class: target.map(|t| (t * 10.0).round() / 10.0),
         density_mean_per_class: density_mean.map(|s| (s * 10.0).round() / 10.0),
         density_violations,

@@ -287,7 +287,7 @@ pub fn off_road(rec: &Recording, net: &Network, surface: &Surface) -> Vec<Violat
     for k in 0..rec.frames() {
         for s in rec.frame(k) {
             let a = &rec.actors[s.actor as usize];
-            if !a.kind.is_motor_vehicle() {
+            if !a.kind.is_motor_vehicle() || s.flags & crate::flags::PARKED != 0 {
                 continue;
             }
             let lane = rec.lanes[s.lane as usize];
@@ -341,7 +341,7 @@ pub fn stalls(rec: &Recording, net: &Network, window_s: f64, min_speed_mps: f64)
                 .iter()
                 .filter(|s| {
                     rec.actors[s.actor as usize].kind.is_motor_vehicle()
-                        && s.flags & flags::WAITING_AT_RED == 0
+                        && s.flags & (flags::WAITING_AT_RED | flags::PARKED) == 0
                         && route.contains(&rec.lanes[s.lane as usize].road)
                 })
                 .fold((0.0, 0), |(sum, n), s| (sum + s.speed_mps as f64, n + 1))
@@ -435,7 +435,20 @@ impl Report {
         let surface = Surface::new(net);
         Self {
             collisions: collisions(rec),
-            off_road: off_road(rec, net, &surface),
+            off_road: {
+                let mut v = off_road(rec, net, &surface);
+                v.extend(crate::world::off_side(rec, net).into_iter().map(
+                    |(frame, actor, detail)| Violation {
+                        kind: ViolationKind::OffRoad,
+                        frame,
+                        actor,
+                        other: None,
+                        detail,
+                    },
+                ));
+                v.sort_by_key(|v| (v.frame, v.actor));
+                v
+            },
             limits: limits(rec),
             stalls: stalls(rec, net, STALL_WINDOW_S, STALL_SPEED_MPS),
             density: density(trace, DENSITY_TOLERANCE),

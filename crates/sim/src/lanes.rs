@@ -101,6 +101,9 @@ pub struct JunctionPath {
     pub zones: Vec<Zone>,
     /// Where vehicles bound for this path wait, as distance along the incoming lane.
     pub stop_d_m: f64,
+    /// A priority movement of a roundabout (round the ring or out of it): the ring is one
+    /// queue, so vehicles on it may stand inside the junction behind their leader.
+    pub through: bool,
 }
 
 /// One driving lane of one lane section, in its driving direction.
@@ -715,6 +718,7 @@ impl LaneMap {
                 rank,
                 zones: Vec::new(),
                 stop_d_m: stop_d_m.max(0.0),
+                through: junc.kind == roadworld_road::JunctionKind::Roundabout && !minor,
             });
         }
         // Samples of each extended path: (distance along extended path, point).
@@ -746,9 +750,18 @@ impl LaneMap {
                         + 0.6
                         + off_tracking_m(&self.lanes[a])
                         + off_tracking_m(&self.lanes[b]);
-                    let Some((ia, ib)) = close_intervals(&samples[a], &samples[b], reach) else {
+                    let Some((mut ia, mut ib)) = close_intervals(&samples[a], &samples[b], reach)
+                    else {
                         continue;
                     };
+                    // A merge: once on the shared outgoing lane, car following orders them;
+                    // the zone ends where that lane starts.
+                    if pa.outgoing.is_some() && pa.outgoing == pb.outgoing {
+                        let end_a = pa.approach_m + self.lanes[a].length_m;
+                        let end_b = pb.approach_m + self.lanes[b].length_m;
+                        ia.1 = ia.1.min(end_a).max(ia.0);
+                        ib.1 = ib.1.min(end_b).max(ib.0);
+                    }
                     // Who gives way: lower rank; on equal rank the turn across traffic.
                     let across = |t: f64| if right_hand { t } else { -t };
                     let (ya, yb) = if pa.rank != pb.rank {
@@ -794,6 +807,7 @@ impl LaneMap {
                     p.stop_d_m = p.stop_d_m.min(zone_on_incoming - 0.5).max(0.0);
                 }
                 p.zones.sort_by(|a, b| a.in_m.total_cmp(&b.in_m));
+                p.through &= p.zones.iter().all(|z| !z.yields);
                 self.lanes[k].path = Some(p);
             }
         }

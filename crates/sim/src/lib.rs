@@ -9,6 +9,8 @@
 //! - [`world`]: actors and the step: plans through junctions, MOBIL lane changes (mandatory
 //!   ones for routes, ramps and dropped lanes), claims on junction paths with right of way,
 //!   signals with the amber dilemma, density held by entering vehicles at the edges.
+//!   Off the carriageway: pedestrians on sidewalks and zebra crossings (vehicles give way),
+//!   cyclists on bike lanes, parked cars.
 //! - [`record`]: recorded trajectories in a compact binary form.
 //! - [`check`]: the invariants a rollout must keep (no collision, on the road, limits, flow,
 //!   density).
@@ -29,7 +31,7 @@ pub mod world;
 use std::fmt;
 
 pub use record::{Recording, Sample};
-pub use world::{Actor, Command, Driver, EgoStatus, World};
+pub use world::{Actor, ActorState, Command, Driver, EgoStatus, Snapshot, World};
 
 /// An actor, unique in a rollout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,6 +54,8 @@ pub mod flags {
     pub const EGO: u16 = 32;
     /// Standing in a queue at a red light.
     pub const WAITING_AT_RED: u16 = 64;
+    /// A parked car.
+    pub const PARKED: u16 = 128;
 }
 
 /// Why a world could not be built.

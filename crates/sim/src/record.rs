@@ -212,44 +212,65 @@ impl<'a> Reader<'a> {
 #[derive(Debug)]
 pub(crate) struct Recorder {
     rec: Recording,
+    /// Recording index of each vehicle and each walker (in the world's order).
+    vehicles: Vec<u32>,
+    walkers: Vec<u32>,
 }
 
 impl Recorder {
-    pub(crate) fn new(step_s: f64, map: &LaneMap) -> Self {
+    pub(crate) fn new(step_s: f64, map: &LaneMap, side_lanes: &[LaneRef]) -> Self {
         Self {
             rec: Recording {
                 step_s,
                 actors: Vec::new(),
-                lanes: map.lanes.iter().map(|l| l.lane).collect(),
+                lanes: map
+                    .lanes
+                    .iter()
+                    .map(|l| l.lane)
+                    .chain(side_lanes.iter().copied())
+                    .collect(),
                 frame_starts: vec![0],
                 samples: Vec::new(),
             },
+            vehicles: Vec::new(),
+            walkers: Vec::new(),
         }
     }
 
-    pub(crate) fn capture(&mut self, w: &World) {
+    fn add_actor(&mut self, id: ActorId, body: &crate::kinds::Body, ego: bool, alive: bool) -> u32 {
         let frame = self.rec.frames() as u32;
-        while self.rec.actors.len() < w.actors.len() {
-            let a = &w.actors[self.rec.actors.len()];
-            self.rec.actors.push(ActorRecord {
-                id: a.id,
-                kind: a.body.kind,
-                length_m: a.body.length_m as f32,
-                width_m: a.body.width_m as f32,
-                height_m: a.body.height_m as f32,
-                ego: a.ego,
-                first_frame: if a.alive { frame } else { u32::MAX },
-                last_frame: if a.alive { u32::MAX } else { 0 },
-            });
+        self.rec.actors.push(ActorRecord {
+            id,
+            kind: body.kind,
+            length_m: body.length_m as f32,
+            width_m: body.width_m as f32,
+            height_m: body.height_m as f32,
+            ego,
+            first_frame: if alive { frame } else { u32::MAX },
+            last_frame: if alive { u32::MAX } else { 0 },
+        });
+        self.rec.actors.len() as u32 - 1
+    }
+
+    pub(crate) fn capture(&mut self, w: &World) {
+        while self.vehicles.len() < w.actors.len() {
+            let a = &w.actors[self.vehicles.len()];
+            let r = self.add_actor(a.id, &a.body, a.ego, a.alive);
+            self.vehicles.push(r);
         }
-        self.rec.samples.reserve(w.actors.len());
+        while self.walkers.len() < w.walkers.len() {
+            let a = &w.walkers[self.walkers.len()];
+            let r = self.add_actor(a.id, &a.body, false, a.alive);
+            self.walkers.push(r);
+        }
+        self.rec.samples.reserve(w.actors.len() + w.walkers.len());
         for (k, a) in w.actors.iter().enumerate() {
             if !a.alive {
                 continue;
             }
             let p = &a.pose;
             self.rec.samples.push(Sample {
-                actor: k as u32,
+                actor: self.vehicles[k],
                 x_m: p.x_m as f32,
                 y_m: p.y_m as f32,
                 z_m: p.z_m as f32,
@@ -262,14 +283,45 @@ impl Recorder {
                 flags: a.flags,
             });
         }
+        for (k, a) in w.walkers.iter().enumerate() {
+            if !a.alive {
+                continue;
+            }
+            let p = &a.pose;
+            self.rec.samples.push(Sample {
+                actor: self.walkers[k],
+                x_m: p.x_m as f32,
+                y_m: p.y_m as f32,
+                z_m: p.z_m as f32,
+                heading_rad: p.heading_rad as f32,
+                speed_mps: a.speed_mps as f32,
+                accel_mps2: a.accel_mps2 as f32,
+                s_m: p.s_m as f32,
+                t_m: p.t_m as f32,
+                lane: a.rec_lane,
+                flags: a.flags,
+            });
+        }
         self.rec.frame_starts.push(self.rec.samples.len() as u32);
     }
 
     pub(crate) fn spawned(&mut self, _idx: u32, _step: u64) {}
 
     pub(crate) fn despawned(&mut self, idx: u32, _step: u64) {
+        if let Some(&r) = self.vehicles.get(idx as usize) {
+            self.end(r);
+        }
+    }
+
+    pub(crate) fn side_despawned(&mut self, idx: u32) {
+        if let Some(&r) = self.walkers.get(idx as usize) {
+            self.end(r);
+        }
+    }
+
+    fn end(&mut self, r: u32) {
         let last = self.rec.frames().saturating_sub(1) as u32;
-        if let Some(a) = self.rec.actors.get_mut(idx as usize) {
+        if let Some(a) = self.rec.actors.get_mut(r as usize) {
             a.last_frame = last;
         }
     }

@@ -19,6 +19,10 @@ use rand_chacha::ChaCha8Rng;
 use roadworld_road::{LightState, Network, RoadId};
 use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 
+mod side;
+
+pub use side::{Crossing, Parked, SideKind, SideMap, SidePath, Walker, off_side};
+
 /// Lateral acceleration bound of lane changes.
 pub const LANE_CHANGE_LATERAL_ACCEL_MPS2: f64 = 1.5;
 /// Shortest lane change.
@@ -36,6 +40,14 @@ const GAP_MARGIN_S: f64 = 2.0;
 pub const SPAWN_SIGHT_M: f64 = 300.0;
 /// Seconds before the density trace starts sampling.
 pub const DENSITY_WARMUP_S: f64 = 30.0;
+/// A class zone holding more than this share of its target is thinned out of sight...
+const THIN_ABOVE: f64 = 1.08;
+/// ...down to this share.
+const THIN_TO: f64 = 1.02;
+/// How far the branches of a diverge overlap (vehicles on one block the others).
+const DIVERGE_OVERLAP_M: f64 = 12.0;
+/// How far past a junction a vehicle looks for room to stand before it enters.
+const ROOM_AFTER_JUNCTION_M: f64 = 40.0;
 
 /// A lane change under way: the actor is already in its target lane, its lateral offset
 /// blends from the old lane's centre to the new one over `length_m`.
@@ -96,6 +108,10 @@ pub struct Actor {
     pub want: Option<RoadId>,
     /// The junction path this actor has claimed.
     pub hold: Option<LaneId>,
+    /// The path it came through, while its body is still in that path's zones (on short
+    /// links between junctions, such as roundabout ring segments, this overlaps the next
+    /// claim).
+    hold_prev: Option<LaneId>,
     pub pose: ActorPose,
     pub flags: u16,
     standing_s: f64,
@@ -114,6 +130,33 @@ pub struct Actor {
     prev_lane: Option<LaneId>,
     /// Class index of the last lane outside a junction it drove on.
     zone: u8,
+}
+
+/// One road user as renderers and viewers see it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActorState {
+    pub id: ActorId,
+    pub kind: ActorKind,
+    pub length_m: f64,
+    pub width_m: f64,
+    pub height_m: f64,
+    pub x_m: f64,
+    pub y_m: f64,
+    pub z_m: f64,
+    pub heading_rad: f64,
+    pub speed_mps: f64,
+    pub accel_mps2: f64,
+    /// [`crate::flags`].
+    pub flags: u16,
+}
+
+/// The world at one instant, as plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub time_s: f64,
+    pub actors: Vec<ActorState>,
+    /// State of each signal controller, indexed by `ControllerId`.
+    pub lights: Vec<LightState>,
 }
 
 /// Per-class vehicle counts and targets.
@@ -197,6 +240,18 @@ pub struct World {
     order: Vec<u32>,
     /// Next id to hand out.
     next_id: u32,
+    /// Sidewalks, bike lanes, zebra crossings and parked cars.
+    pub side: SideMap,
+    /// Pedestrians, cyclists and parked cars.
+    pub walkers: Vec<Walker>,
+    /// Walkers on each side path, per direction (`2 * path + (along +s)`), by position.
+    side_lists: Vec<Vec<u32>>,
+    /// Pedestrians on each zebra crossing.
+    crossing_busy: Vec<u32>,
+    ped_per_km: f64,
+    bike_per_km: f64,
+    /// Whether vehicles drive with their headlights on (night, fog); motorcycles always do.
+    pub headlights: bool,
 }
 
 /// Mixes a seed with a stream label (SplitMix64 finaliser).
@@ -263,7 +318,21 @@ impl World {
             d.rural * map.lane_km[1],
             d.urban * map.lane_km[2],
         ];
+        let driving: Vec<(roadworld_road::LaneRef, bool)> =
+            map.lanes.iter().map(|l| (l.lane, l.forward)).collect();
+        let side = SideMap::new(&net, n as u32, &driving, &|lane, s| {
+            map.lane(lane).d_at_s(s)
+        });
+        let n_paths = side.paths.len();
+        let n_crossings = side.crossings.len();
         let mut w = World {
+            side,
+            walkers: Vec::new(),
+            side_lists: vec![Vec::new(); 2 * n_paths],
+            crossing_busy: vec![0; n_crossings],
+            ped_per_km: spec.traffic.pedestrians_per_km,
+            bike_per_km: spec.traffic.cyclists_per_km,
+            headlights: false,
             lights: vec![LightState::Red; net.controllers.len()],
             net,
             map,
@@ -298,13 +367,14 @@ impl World {
         w.switch_lights();
         w.place_ego(spec)?;
         w.populate();
+        w.populate_side();
         w.update_poses();
         Ok(w)
     }
 
     /// Starts recording trajectories (from the current step).
     pub fn record(&mut self) {
-        let mut r = Recorder::new(self.step_s, &self.map);
+        let mut r = Recorder::new(self.step_s, &self.map, &self.side.extra_lanes);
         r.capture(self);
         self.recorder = Some(r);
     }
@@ -368,6 +438,7 @@ impl World {
             plan: Vec::new(),
             want: None,
             hold: None,
+            hold_prev: None,
             pose: ActorPose::default(),
             flags: if ego { flags::EGO } else { 0 },
             standing_s: 0.0,
@@ -558,18 +629,20 @@ impl World {
         if !a.alive {
             return;
         }
-        let (lane, lc, hold) = (a.lane, a.lane_change, a.hold);
+        let (lane, lc, holds) = (a.lane, a.lane_change, [a.hold, a.hold_prev]);
         self.remove_from_list(lane, idx);
         if let Some(lc) = lc
             && lc.ghost
         {
             self.ghosts[lc.from.index()].retain(|&j| j != idx);
         }
-        if let Some(h) = hold {
+        for h in holds.into_iter().flatten() {
             self.holds[h.index()].retain(|&j| j != idx);
         }
         let a = &mut self.actors[idx as usize];
         a.alive = false;
+        a.hold = None;
+        a.hold_prev = None;
         a.plan = Vec::new();
         if a.ego {
             self.ego_status = EgoStatus::Arrived;
@@ -616,6 +689,46 @@ impl World {
         self.density.count = c;
     }
 
+    /// A class zone that traffic from another has overfilled: vehicles far out of the
+    /// ego's sight (behind it too) leave, the farthest first, down to near the target.
+    fn thin_overfull(&mut self) {
+        let Some(e) = self.ego.filter(|&e| self.actors[e as usize].alive) else {
+            return;
+        };
+        let (ex, ey) = (
+            self.actors[e as usize].pose.x_m,
+            self.actors[e as usize].pose.y_m,
+        );
+        for ci in 0..3 {
+            let (n, t) = (self.density.count[ci] as f64, self.density.target[ci]);
+            if t < 5.0 || n <= t * THIN_ABOVE {
+                continue;
+            }
+            let excess = (n - t * THIN_TO).ceil() as usize;
+            let mut far: Vec<(f64, u32)> = self
+                .actors
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| {
+                    let l = self.map.lane(a.lane);
+                    a.alive
+                        && !a.ego
+                        && a.hold.is_none()
+                        && a.hold_prev.is_none()
+                        && l.junction.is_none()
+                        && class_index(l.class) == ci
+                })
+                .map(|(k, a)| ((a.pose.x_m - ex).hypot(a.pose.y_m - ey), k as u32))
+                .filter(|&(dist, _)| dist > SPAWN_SIGHT_M + 50.0)
+                .collect();
+            far.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            for &(_, k) in far.iter().take(excess) {
+                self.despawn(k);
+            }
+        }
+        self.count_density();
+    }
+
     // ----- plans and wants ---------------------------------------------------------------
 
     /// The road after the junction that ends the current chain, chosen once per chain.
@@ -623,6 +736,19 @@ impl World {
         let a = &self.actors[idx as usize];
         let lane = self.map.lane(a.lane);
         if lane.junction.is_some() {
+            return;
+        }
+        // Already claimed the next junction's path from here (a short link between two
+        // junctions): the plan through it stands.
+        if let Some(h) = a.hold
+            && self
+                .map
+                .lane(h)
+                .path
+                .as_ref()
+                .is_some_and(|p| p.incoming == a.lane)
+            && a.plan.contains(&h)
+        {
             return;
         }
         // Every road reachable from this cross-section.
@@ -914,8 +1040,10 @@ impl World {
             && lc.ghost
         {
             let old = self.leader_in(idx, lc.from, d + lc.from_offset_m);
+            // The more constraining of the two: the nearer place where it could stop.
+            let reach = |l: &Leader| l.gap_m + l.speed_mps.powi(2) / (2.0 * SAFE_DECEL_MPS2);
             return match (own, old) {
-                (Some(x), Some(y)) => Some(if y.0.gap_m < x.0.gap_m { y } else { x }),
+                (Some(x), Some(y)) => Some(if reach(&y.0) < reach(&x.0) { y } else { x }),
                 (x, y) => x.or(y),
             };
         }
@@ -925,6 +1053,36 @@ impl World {
     fn leader_in(&self, idx: u32, lane: LaneId, d: f64) -> Option<(Leader, u32)> {
         let a = &self.actors[idx as usize];
         let front = d + 0.5 * a.body.length_m;
+        // Just past a diverge: the branches still overlap, vehicles on the others count.
+        let l = self.map.lane(lane);
+        let mut sib_best: Option<(Leader, u32)> = None;
+        if l.junction.is_some()
+            && d < DIVERGE_OVERLAP_M
+            && let Some(&p) = l.prev.first()
+            && self.map.lane(p).next.len() > 1
+        {
+            for &sib in &self.map.lane(p).next {
+                if sib == lane {
+                    continue;
+                }
+                if let Some((rear, j)) = self.ahead_in_lane(sib, f64::MIN, idx)
+                    && rear < DIVERGE_OVERLAP_M
+                    && rear > d
+                    && sib_best.is_none_or(|b| rear - front < b.0.gap_m)
+                {
+                    sib_best = Some((self.leader_view(j, rear - front), j));
+                }
+            }
+        }
+        let own = self.leader_in_plan(idx, lane, d, front);
+        match (own, sib_best) {
+            (Some(x), Some(y)) => Some(if y.0.gap_m < x.0.gap_m { y } else { x }),
+            (x, y) => x.or(y),
+        }
+    }
+
+    fn leader_in_plan(&self, idx: u32, lane: LaneId, d: f64, front: f64) -> Option<(Leader, u32)> {
+        let a = &self.actors[idx as usize];
         if let Some((rear, j)) = self.ahead_in_lane(lane, d, idx) {
             return Some((self.leader_view(j, rear - front), j));
         }
@@ -933,13 +1091,16 @@ impl World {
         let mut prev = lane;
         let own = lane == a.lane;
         let mut best: Option<(Leader, u32)> = None;
-        let first_next = self.map.lane(lane).next.first().copied();
-        let (own_plan, other): (&[LaneId], Option<LaneId>) = if own {
-            (&a.plan, None)
-        } else {
-            (&[], first_next)
-        };
-        for l in own_plan.iter().copied().chain(other) {
+        // Its own lane: along its plan; another (a lane change): straight on.
+        for k in 0..48 {
+            let next = if own {
+                a.plan.get(k).copied()
+            } else {
+                self.map.lane(prev).next.first().copied()
+            };
+            let Some(l) = next else {
+                break;
+            };
             if dist > horizon {
                 break;
             }
@@ -951,7 +1112,7 @@ impl World {
                         continue;
                     }
                     if let Some((rear, j)) = self.ahead_in_lane(sib, f64::MIN, idx)
-                        && rear < 12.0
+                        && rear < DIVERGE_OVERLAP_M
                     {
                         let g = dist + rear;
                         if best.is_none_or(|b| g < b.0.gap_m) {
@@ -1023,10 +1184,16 @@ impl World {
                 }
             }
             self.integrate(dt);
+            self.step_side(dt);
         }
         self.step += 1;
         if self.step.is_multiple_of(5) {
             self.spawn_at_edges();
+        }
+        if self.step.is_multiple_of(10) {
+            self.count_density();
+            self.thin_overfull();
+            self.maintain_side();
         }
         self.update_poses();
         self.count_density();
@@ -1087,7 +1254,7 @@ impl World {
         // A plan that ends before the horizon ends in a dropped lane: stop before it.
         if dist <= horizon && !last.exit && last.next.is_empty() {
             let lost = last.length_m - last.usable_to_for(a.body.width_m + 0.8).max(0.0);
-            end_gap = Some(dist - lost - 2.0 - 0.5 * a.body.length_m + a.body.length_m * 0.0);
+            end_gap = Some(dist - lost - 2.0 - 0.5 * a.body.length_m);
         }
         let usable_end = if lane.next.is_empty() && !lane.exit {
             Some(lane.usable_to_for(a.body.width_m + 0.8) - 2.0 - (a.d_m + 0.5 * a.body.length_m))
@@ -1103,6 +1270,9 @@ impl World {
                 .min(acc.max(acc_accel(&a.driver, v, v0, Some(m))));
         }
         let mut obstacles: Vec<f64> = Vec::new();
+        if let Some(g) = self.crossing_gap(idx) {
+            obstacles.push(g);
+        }
         if let Some(g) = stop_gap {
             obstacles.push(g);
         }
@@ -1166,6 +1336,12 @@ impl World {
             Some(a.d_m - (inc.length_m - p.approach_m))
         } else if Some(a.lane) == p.outgoing {
             Some(p.approach_m + self.map.lane(conn).length_m + a.d_m)
+        } else if let Some(out) = p.outgoing
+            && a.prev_lane == Some(out)
+            && self.map.lane(out).next.contains(&a.lane)
+        {
+            // Just past a short outgoing lane.
+            Some(p.approach_m + self.map.lane(conn).length_m + self.map.lane(out).length_m + a.d_m)
         } else {
             // Further back on the approach: well before the path.
             Some(-1e6)
@@ -1264,12 +1440,15 @@ impl World {
             return Some(stop_gap);
         }
         if !self.queued_behind_unclaimed(idx, conn) && self.may_enter(idx, conn) {
-            let a = &self.actors[idx as usize];
-            if a.hold.is_some_and(|old| old != conn) {
-                // Holding a previous path still: keep it; the new claim waits.
-                return Some(stop_gap);
-            }
             let a = &mut self.actors[idx as usize];
+            if let Some(old) = a.hold.filter(|&old| old != conn) {
+                if a.hold_prev.is_some() {
+                    // Still in two paths' zones: the third claim waits.
+                    return Some(stop_gap);
+                }
+                // Still in the previous path's zones: keep that claim as well.
+                a.hold_prev = Some(old);
+            }
             a.hold = Some(conn);
             a.stopped_at_sign = false;
             self.holds[conn.index()].push(idx);
@@ -1302,6 +1481,28 @@ impl World {
             }
         }
         false
+    }
+
+    /// Whether actor `i` heads for junction path `h` or its body is still in the path's zones.
+    fn still_in_path(&self, i: u32, h: LaneId) -> bool {
+        let a = &self.actors[i as usize];
+        let Some(path) = self.map.lane(h).path.as_ref() else {
+            return false;
+        };
+        if a.lane == h || a.plan.contains(&h) {
+            return true;
+        }
+        if a.lane == path.incoming {
+            // Before the path and no longer heading for it.
+            return false;
+        }
+        match self.ext_pos(i, h) {
+            Some(pos) if pos > -1e5 => {
+                let last_out = path.zones.iter().map(|z| z.out_m).fold(0.0, f64::max);
+                pos - 0.5 * a.body.length_m <= last_out
+            }
+            _ => false,
+        }
     }
 
     fn release(&mut self, idx: u32) {
@@ -1344,6 +1545,9 @@ impl World {
             let Some(op) = other.path.as_ref() else {
                 continue;
             };
+            // Merging into the same lane: a priority vehicle standing in its queue keeps its
+            // place in it (taking it fills a roundabout ring until it locks).
+            let merge = op.outgoing.is_some() && op.outgoing == path.outgoing;
             let mut lane = op.incoming;
             let mut back = 0.0; // distance from `lane`'s end to the other path's start
             for _ in 0..6 {
@@ -1363,7 +1567,7 @@ impl World {
                         + (ll.length_m - o.d_m - 0.5 * o.body.length_m)
                         + (z.other_in_m - op.approach_m);
                     let eta = to_zone.max(0.0) / o.speed_mps.max(0.5);
-                    let waiting = o.speed_mps < 0.5 && to_zone < 25.0;
+                    let waiting = !merge && o.speed_mps < 0.5 && to_zone < 25.0;
                     if !waiting && eta < t_clear + GAP_MARGIN_S {
                         return Some(Blocker::Priority(j));
                     }
@@ -1378,13 +1582,30 @@ impl World {
                 lane = ll.prev[0];
             }
         }
-        // Room behind the junction for us.
-        if let Some(out) = path.outgoing {
+        // Room behind the junction for us (round a roundabout's ring, car following keeps
+        // the queue).
+        if let Some(out) = path.outgoing.filter(|_| !path.through) {
             let ol = self.map.lane(out);
-            let mut room = ol.length_m.min(40.0);
-            if let Some((rear, _)) = self.ahead_in_lane(out, f64::MIN, idx) {
-                room = room.min(rear);
+            // Free length after the junction, on through short lanes (roundabout ring
+            // segments) along the plan: entering a junction that one cannot clear locks it.
+            let mut room = 0.0;
+            let mut lane = out;
+            let mut rest = me.plan.iter().skip_while(|&&l| l != out).skip(1);
+            loop {
+                if let Some((rear, _)) = self.ahead_in_lane(lane, f64::MIN, idx) {
+                    room += rear;
+                    break;
+                }
+                room += self.map.lane(lane).length_m;
+                if room >= ROOM_AFTER_JUNCTION_M {
+                    break;
+                }
+                match rest.next().or_else(|| self.map.lane(lane).next.first()) {
+                    Some(&l) => lane = l,
+                    None => break,
+                }
             }
+            room = room.min(ROOM_AFTER_JUNCTION_M);
             // Others inside the junction bound for the same lane.
             for &p in &ol.prev {
                 for &h in &self.holds[p.index()] {
@@ -1394,7 +1615,7 @@ impl World {
                     }
                 }
             }
-            if room < me.body.length_m + me.driver.min_gap_m + 1.0 && room < ol.length_m {
+            if room < me.body.length_m + me.driver.min_gap_m + 1.0 {
                 return Some(Blocker::NoRoom(out));
             }
         }
@@ -1775,27 +1996,18 @@ impl World {
             a.lat_m = lc.offset0_m * (1.0 - smootherstep(u));
             a.lane_change = Some(lc);
         }
-        // Junction paths cleared: released once the rear is past the last zone on the
-        // outgoing lane, or when the actor no longer heads for the path.
+        // Junction paths cleared: released once the rear is past the last zone, or when the
+        // actor no longer heads for the path.
         for i in 0..n {
-            let Some(h) = self.actors[i].hold else {
-                continue;
-            };
-            let Some(path) = self.map.lane(h).path.as_ref() else {
-                self.release(i as u32);
-                continue;
-            };
-            let a = &self.actors[i];
-            let keep = if a.lane == h || a.plan.contains(&h) {
-                true
-            } else if Some(a.lane) == path.outgoing {
-                let pos = self.ext_pos(i as u32, h).unwrap_or(0.0);
-                let last_out = path.zones.iter().map(|z| z.out_m).fold(0.0, f64::max);
-                pos - 0.5 * a.body.length_m <= last_out
-            } else {
-                false
-            };
-            if !keep {
+            if let Some(h) = self.actors[i].hold_prev
+                && !self.still_in_path(i as u32, h)
+            {
+                self.actors[i].hold_prev = None;
+                self.holds[h.index()].retain(|&j| j != i as u32);
+            }
+            if let Some(h) = self.actors[i].hold
+                && !self.still_in_path(i as u32, h)
+            {
                 self.release(i as u32);
             }
         }
@@ -2007,7 +2219,8 @@ impl World {
     // ----- poses ------------------------------------------------------------------------
 
     fn update_poses(&mut self) {
-        let headlights = false;
+        let headlights = self.headlights;
+        self.side_poses(headlights);
         for i in 0..self.actors.len() {
             if !self.actors[i].alive {
                 continue;
@@ -2083,7 +2296,7 @@ impl World {
             if a.accel_mps2 < -0.5 || a.speed_mps < 0.05 {
                 fl |= flags::BRAKE;
             }
-            if headlights {
+            if headlights || a.body.kind == ActorKind::Motorcycle {
                 fl |= flags::HEADLIGHTS;
             }
             if a.at_red {
@@ -2140,7 +2353,7 @@ impl World {
             .find(|&&l| self.map.lane(l).junction.is_some())
             .and_then(|&c| self.entry_blocker(idx, c));
         format!(
-            "{} {:?} lane {} ({}) d {:.1}/{:.1} v {:.2} a {:.2} lat {:.2} leader {:?} plan {:?} want {:?} hold {:?} blocker {blocker:?} need {:?} lc {:?} at_red {} room_end {:.1}",
+            "{} {:?} lane {} ({}) d {:.1}/{:.1} v {:.2} a {:.2} lat {:.2} leader {:?} plan {:?} want {:?} hold {:?}/{:?} blocker {blocker:?} need {:?} lc {:?} at_red {} room_end {:.1}",
             a.id,
             a.body.kind,
             a.lane.0,
@@ -2154,14 +2367,33 @@ impl World {
             a.plan.iter().map(|l| l.0).collect::<Vec<_>>(),
             a.want.map(|r| r.0),
             a.hold.map(|h| h.0),
+            a.hold_prev.map(|h| h.0),
             a.need_lc,
             a.lane_change.map(|lc| (lc.from.0, lc.ghost)),
             a.at_red,
-            self.room_to_lane_end(idx),
+            self.room_to_lane_end(idx).min(1e4),
         )
     }
 
-    /// The index of the leader of actor `idx`, if any.
+    /// A junction path's incoming and outgoing lanes and its zones (for debugging).
+    pub fn describe_path(&self, conn: u32) -> String {
+        match self.map.lane(LaneId(conn)).path.as_ref() {
+            Some(p) => format!(
+                "path {conn}: in {} out {:?} approach {:.1} len {:.1} stop {:.1} zones {:?}",
+                p.incoming.0,
+                p.outgoing.map(|o| o.0),
+                p.approach_m,
+                self.map.lane(LaneId(conn)).length_m,
+                p.stop_d_m,
+                p.zones
+                    .iter()
+                    .map(|z| (z.other.0, z.in_m as i32, z.out_m as i32, z.yields))
+                    .collect::<Vec<_>>()
+            ),
+            None => format!("lane {conn}: no path"),
+        }
+    }
+
     /// The actor that actor `idx` stands waiting for, if it stands: the holder or priority
     /// vehicle keeping it out of a junction, the first in a full lane after one, or its
     /// leader (for finding gridlocks).
@@ -2182,6 +2414,42 @@ impl World {
         }
     }
 
+    /// The world now as plain data, for renderers and viewers: every live road user
+    /// (vehicles, then pedestrians, cyclists and parked cars) and every signal's state.
+    pub fn snapshot(&self) -> Snapshot {
+        let state = |id, body: &Body, pose: &ActorPose, v, acc, fl| ActorState {
+            id,
+            kind: body.kind,
+            length_m: body.length_m,
+            width_m: body.width_m,
+            height_m: body.height_m,
+            x_m: pose.x_m,
+            y_m: pose.y_m,
+            z_m: pose.z_m,
+            heading_rad: pose.heading_rad,
+            speed_mps: v,
+            accel_mps2: acc,
+            flags: fl,
+        };
+        Snapshot {
+            time_s: self.time_s(),
+            actors: self
+                .actors
+                .iter()
+                .filter(|a| a.alive)
+                .map(|a| state(a.id, &a.body, &a.pose, a.speed_mps, a.accel_mps2, a.flags))
+                .chain(
+                    self.walkers
+                        .iter()
+                        .filter(|w| w.alive)
+                        .map(|w| state(w.id, &w.body, &w.pose, w.speed_mps, w.accel_mps2, w.flags)),
+                )
+                .collect(),
+            lights: self.lights.clone(),
+        }
+    }
+
+    /// The index of the leader of actor `idx`, if any.
     pub fn explain_leader(&self, idx: u32) -> Option<u32> {
         let a = &self.actors[idx as usize];
         self.leader_along(idx, a.lane, a.d_m).map(|(_, j)| j)

@@ -1,0 +1,1189 @@
+//! Road users off the carriageway: pedestrians walking the sidewalks (each direction keeps to
+//! its right-hand half) and crossing at zebra crossings, where vehicles give way to them;
+//! cyclists riding the bike lanes; parked cars standing on the parking lanes.
+//!
+//! Sidewalks and bike lanes are sampled into paths along their roads; people on a path keep
+//! an order (a sorted list per path and direction) and follow whoever is ahead with the same
+//! car-following model as vehicles, with walking and cycling limits.
+
+use super::{World, stream_seed};
+use crate::drive::{DriverParams, Leader, acc_accel};
+use crate::kinds::{Body, kind_info};
+use crate::lanes::LaneId;
+use crate::record::Recording;
+use crate::{ActorId, flags};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use roadworld_road::{LaneRef, LaneType, Network, ObjectKind, Road, RoadId, TrafficSide};
+use roadworld_spec::ActorKind;
+use std::collections::BTreeMap;
+
+/// Samples along a side path.
+const SAMPLE_STEP_M: f64 = 1.0;
+/// A pedestrian steps into a half of a sidewalk only when nobody on it is this close.
+const HALF_CLEAR_M: f64 = 4.0;
+/// Chance that a pedestrian crosses at a zebra crossing it passes (it always may at the end).
+const CROSS_CHANCE: f64 = 0.5;
+/// Lateral walking speed when moving between halves of a sidewalk.
+const SIDESTEP_MPS: f64 = 0.8;
+/// Offset of each direction's crossing line from the middle of a zebra crossing.
+const CROSS_LINE_OFFSET_M: f64 = 0.8;
+
+/// What a side path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideKind {
+    Sidewalk,
+    BikeLane,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SidePoint {
+    d_m: f64,
+    s_m: f64,
+    t_m: f64,
+    width_m: f64,
+    /// Index into the recording's lane table.
+    rec_lane: u32,
+}
+
+/// A sidewalk or bike lane along one road (a run of lane sections that have it).
+#[derive(Debug, Clone)]
+pub struct SidePath {
+    pub kind: SideKind,
+    pub road: RoadId,
+    /// On the `+t` side of the reference line.
+    pub left: bool,
+    /// Bike lanes: riding along `+s`.
+    pub forward: bool,
+    points: Vec<SidePoint>,
+    pub length_m: f64,
+    /// Bike lanes: the stretch clear of zebra crossings, `(from, to)` in path distance.
+    usable: (f64, f64),
+}
+
+impl SidePath {
+    fn at(&self, d: f64) -> SidePoint {
+        let k = self
+            .points
+            .partition_point(|p| p.d_m <= d)
+            .clamp(1, self.points.len() - 1);
+        let (a, b) = (&self.points[k - 1], &self.points[k]);
+        let u = ((d - a.d_m) / (b.d_m - a.d_m).max(1e-9)).clamp(0.0, 1.0);
+        SidePoint {
+            d_m: d,
+            s_m: a.s_m + u * (b.s_m - a.s_m),
+            t_m: a.t_m + u * (b.t_m - a.t_m),
+            width_m: a.width_m + u * (b.width_m - a.width_m),
+            rec_lane: if u < 0.5 { a.rec_lane } else { b.rec_lane },
+        }
+    }
+
+    /// Path distance at road position `s`.
+    fn d_at_s(&self, s: f64) -> f64 {
+        let k = self
+            .points
+            .partition_point(|p| p.s_m <= s)
+            .clamp(1, self.points.len() - 1);
+        let (a, b) = (&self.points[k - 1], &self.points[k]);
+        let u = ((s - a.s_m) / (b.s_m - a.s_m).max(1e-9)).clamp(0.0, 1.0);
+        a.d_m + u * (b.d_m - a.d_m)
+    }
+
+    fn s_range(&self) -> (f64, f64) {
+        (self.points[0].s_m, self.points[self.points.len() - 1].s_m)
+    }
+}
+
+/// A zebra crossing pedestrians can use: sidewalks on both sides at its position.
+#[derive(Debug, Clone)]
+pub struct Crossing {
+    pub road: RoadId,
+    pub s_m: f64,
+    pub half_width_m: f64,
+    /// Sidewalk paths on the `-t` and `+t` sides.
+    right: u32,
+    left: u32,
+    /// Driving lanes under it: lane, and the band it covers in lane distance.
+    pub lanes: Vec<(LaneId, f64, f64)>,
+    /// `+1` when it lies at the road's end, `-1` at its start (walkers heading that way
+    /// reach it).
+    toward: f64,
+}
+
+/// The side paths, crossings and parked cars of a network.
+#[derive(Debug, Clone, Default)]
+pub struct SideMap {
+    pub paths: Vec<SidePath>,
+    pub crossings: Vec<Crossing>,
+    /// Crossings on each driving lane: `(d_in, d_out, crossing)`.
+    pub(crate) on_lane: Vec<Vec<(f64, f64, u32)>>,
+    /// Lane refs of side lanes, appended to the recording's lane table.
+    pub extra_lanes: Vec<LaneRef>,
+    /// Total sidewalk and bike-lane lengths.
+    pub sidewalk_km: f64,
+    pub bike_km: f64,
+    pub parked: Vec<Parked>,
+}
+
+/// A parked car, from the network's parked-vehicle objects.
+#[derive(Debug, Clone, Copy)]
+pub struct Parked {
+    pub x_m: f64,
+    pub y_m: f64,
+    pub z_m: f64,
+    pub heading_rad: f64,
+    pub s_m: f64,
+    pub t_m: f64,
+    pub length_m: f64,
+    pub width_m: f64,
+    pub height_m: f64,
+    rec_lane: u32,
+}
+
+/// How a walker or rider is moving.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// Along its path.
+    Along,
+    /// Across a zebra crossing, from one sidewalk to the other, at `t_m` now.
+    Crossing {
+        crossing: u32,
+        s_line: f64,
+        t_m: f64,
+        t_end_m: f64,
+        to_path: u32,
+    },
+    /// A parked car.
+    Parked,
+}
+
+/// A pedestrian, cyclist or parked car.
+#[derive(Debug, Clone)]
+pub struct Walker {
+    pub id: ActorId,
+    pub body: Body,
+    pub alive: bool,
+    params: DriverParams,
+    desired_mps: f64,
+    path: u32,
+    /// `+1`: along `+s`.
+    dir: f64,
+    d_m: f64,
+    /// Lateral offset from the path's centre, and where it is heading.
+    u_m: f64,
+    u_target_m: f64,
+    pub speed_mps: f64,
+    pub accel_mps2: f64,
+    next_accel: f64,
+    mode: Mode,
+    /// Decided (for the crossing ahead) whether to cross there.
+    will_cross: Option<(u32, bool)>,
+    rng: ChaCha8Rng,
+    pub pose: super::ActorPose,
+    pub rec_lane: u32,
+    pub flags: u16,
+}
+
+/// Outermost lane of `kind` on one side of section `i`.
+fn side_lane(road: &Road, i: usize, left: bool, kind: LaneType) -> Option<i32> {
+    let sec = &road.sections[i];
+    let lanes = if left { &sec.left } else { &sec.right };
+    let k = lanes.iter().rposition(|l| l.kind == kind)?;
+    let id = k as i32 + 1;
+    Some(if left { id } else { -id })
+}
+
+impl SideMap {
+    /// Builds the side paths of `net`; `first_rec_lane` is where side lanes start in the
+    /// recording's lane table; `lane_of` finds the driving lane map's lane for a lane ref.
+    pub fn new(
+        net: &Network,
+        first_rec_lane: u32,
+        driving: &[(LaneRef, bool)],
+        lane_d_at_s: &dyn Fn(LaneId, f64) -> f64,
+    ) -> Self {
+        let mut m = SideMap::default();
+        let mut rec: BTreeMap<LaneRef, u32> = BTreeMap::new();
+        for road in &net.roads {
+            if road.junction.is_some() {
+                continue;
+            }
+            for kind in [SideKind::Sidewalk, SideKind::BikeLane] {
+                let lt = match kind {
+                    SideKind::Sidewalk => LaneType::Sidewalk,
+                    SideKind::BikeLane => LaneType::Biking,
+                };
+                for left in [false, true] {
+                    // Runs of sections that have the lane.
+                    let mut run: Vec<(usize, i32)> = Vec::new();
+                    for i in 0..=road.sections.len() {
+                        let here = (i < road.sections.len())
+                            .then(|| side_lane(road, i, left, lt))
+                            .flatten();
+                        match here {
+                            Some(id) => run.push((i, id)),
+                            None => {
+                                if !run.is_empty() {
+                                    let path = m.sample(road, kind, left, &run, net, &mut rec);
+                                    if let Some(p) = path {
+                                        m.paths.push(p);
+                                    }
+                                    run.clear();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Parked cars, on their parking lanes.
+        for road in &net.roads {
+            for o in road
+                .objects
+                .iter()
+                .filter(|o| o.kind == ObjectKind::ParkedVehicle)
+            {
+                let i = road.section_index(o.s_m);
+                let Some(id) = side_lane(road, i, o.t_m > 0.0, LaneType::Parking) else {
+                    continue;
+                };
+                let lr = LaneRef {
+                    road: road.id,
+                    section: i as u32,
+                    lane: id,
+                };
+                let next = rec.len() as u32;
+                let slot = *rec.entry(lr).or_insert(next);
+                let pose = road.reference_line.pose(o.s_m).offset(o.t_m);
+                m.parked.push(Parked {
+                    x_m: pose.x_m,
+                    y_m: pose.y_m,
+                    z_m: road.z_at(o.s_m, o.t_m),
+                    heading_rad: roadworld_geom::normalize_angle(pose.heading_rad + o.heading_rad),
+                    s_m: o.s_m,
+                    t_m: o.t_m,
+                    length_m: o.length_m,
+                    width_m: o.width_m,
+                    height_m: o.height_m,
+                    rec_lane: slot,
+                });
+            }
+        }
+        // Recording lane indices, in lane-ref order (slots so far were insertion order).
+        m.extra_lanes = rec.keys().copied().collect();
+        let mut final_of_slot = vec![0u32; rec.len()];
+        for (k, slot) in rec.values().enumerate() {
+            final_of_slot[*slot as usize] = first_rec_lane + k as u32;
+        }
+        for p in &mut m.paths {
+            for q in &mut p.points {
+                q.rec_lane = final_of_slot[q.rec_lane as usize];
+            }
+        }
+        for c in &mut m.parked {
+            c.rec_lane = final_of_slot[c.rec_lane as usize];
+        }
+        for p in &m.paths {
+            match p.kind {
+                SideKind::Sidewalk => m.sidewalk_km += p.length_m / 1000.0,
+                SideKind::BikeLane => m.bike_km += p.length_m / 1000.0,
+            }
+        }
+        m.on_lane = vec![Vec::new(); driving.len()];
+        // Zebra crossings with a sidewalk on each side.
+        for road in &net.roads {
+            for o in road
+                .objects
+                .iter()
+                .filter(|o| o.kind == ObjectKind::Crosswalk)
+            {
+                let find = |left: bool| {
+                    m.paths.iter().position(|p| {
+                        p.kind == SideKind::Sidewalk && p.road == road.id && p.left == left && {
+                            let (a, b) = p.s_range();
+                            o.s_m - 1.5 > a && o.s_m + 1.5 < b
+                        }
+                    })
+                };
+                let (Some(r), Some(l)) = (find(false), find(true)) else {
+                    continue;
+                };
+                let hw = 0.5 * o.width_m;
+                let ci = m.crossings.len() as u32;
+                let sec = road.section_index(o.s_m) as u32;
+                let mut lanes = Vec::new();
+                for (k, (lr, forward)) in driving.iter().enumerate() {
+                    if lr.road == road.id && lr.section == sec {
+                        let lane = LaneId(k as u32);
+                        let (a, b) = (lane_d_at_s(lane, o.s_m - hw), lane_d_at_s(lane, o.s_m + hw));
+                        let (d_in, d_out) = if *forward { (a, b) } else { (b, a) };
+                        lanes.push((lane, d_in, d_out));
+                        m.on_lane[k].push((d_in, d_out, ci));
+                    }
+                }
+                m.crossings.push(Crossing {
+                    road: road.id,
+                    s_m: o.s_m,
+                    half_width_m: hw,
+                    right: r as u32,
+                    left: l as u32,
+                    lanes,
+                    toward: if o.s_m > 0.5 * road.length_m() {
+                        1.0
+                    } else {
+                        -1.0
+                    },
+                });
+            }
+        }
+        // Bike lanes stop short of zebra crossings.
+        for p in &mut m.paths {
+            if p.kind != SideKind::BikeLane {
+                continue;
+            }
+            let (mut lo, mut hi) = (0.0, p.length_m);
+            for c in m.crossings.iter().filter(|c| c.road == p.road) {
+                let (a, b) = (
+                    p.d_at_s(c.s_m - c.half_width_m),
+                    p.d_at_s(c.s_m + c.half_width_m),
+                );
+                let (a, b) = (a.min(b), a.max(b));
+                if b < 0.5 * p.length_m {
+                    lo = f64::max(lo, b + 1.0);
+                } else {
+                    hi = f64::min(hi, a - 1.0);
+                }
+            }
+            p.usable = (lo, hi);
+        }
+        m
+    }
+
+    fn sample(
+        &self,
+        road: &Road,
+        kind: SideKind,
+        left: bool,
+        run: &[(usize, i32)],
+        net: &Network,
+        rec: &mut BTreeMap<LaneRef, u32>,
+    ) -> Option<SidePath> {
+        let s0 = road.sections[run[0].0].s_m;
+        let s1 = road.section_end_m(run[run.len() - 1].0);
+        if s1 - s0 < 10.0 {
+            return None;
+        }
+        let n = ((s1 - s0) / SAMPLE_STEP_M).ceil() as usize;
+        let mut points = Vec::with_capacity(n + 1);
+        let mut d = 0.0;
+        let mut last: Option<roadworld_geom::Point2> = None;
+        for k in 0..=n {
+            let s = s0 + (s1 - s0) * k as f64 / n as f64;
+            let i = road.section_index(s.min(s1 - 1e-6));
+            let id = run.iter().find(|r| r.0 == i).map_or(run[0].1, |r| r.1);
+            let t = road.lane_center_t(i, id, s);
+            let p = road.point_at(s, t);
+            if let Some(q) = last {
+                d += (p.x - q.x).hypot(p.y - q.y);
+            }
+            last = Some(p);
+            let lr = LaneRef {
+                road: road.id,
+                section: i as u32,
+                lane: id,
+            };
+            let next = rec.len() as u32;
+            let slot = *rec.entry(lr).or_insert(next);
+            points.push(SidePoint {
+                d_m: d,
+                s_m: s,
+                t_m: t,
+                width_m: road.lane_width_m(i, id, s),
+                rec_lane: slot,
+            });
+        }
+        let forward = Road::lane_runs_forward(run[0].1, net.traffic_side);
+        Some(SidePath {
+            kind,
+            road: road.id,
+            left,
+            forward,
+            length_m: d,
+            usable: (0.0, d),
+            points,
+        })
+    }
+}
+
+/// Walking and cycling drivers.
+fn side_params(kind: ActorKind, rng: &mut ChaCha8Rng) -> (DriverParams, f64) {
+    let (v, a, b, gap, hw) = match kind {
+        ActorKind::Bicycle => (rng.random_range(3.5..6.5), 1.0, 2.0, 1.0, 1.0),
+        _ => (rng.random_range(1.1..1.6), 0.8, 1.5, 0.5, 0.8),
+    };
+    (
+        DriverParams {
+            desired_speed_factor: 1.0,
+            time_headway_s: hw,
+            min_gap_m: gap,
+            max_accel_mps2: a,
+            comfortable_decel_mps2: b,
+            politeness: 0.0,
+            reaction_s: 0.5,
+        },
+        v,
+    )
+}
+
+impl World {
+    /// Lateral offset of a direction's half of a sidewalk (keeping to the right, or the left
+    /// where traffic keeps left).
+    fn half_offset(&self, path: u32, dir: f64, d: f64) -> f64 {
+        let p = &self.side.paths[path as usize];
+        if p.kind == SideKind::BikeLane {
+            return 0.0;
+        }
+        let w = p.at(d).width_m;
+        let right = if self.net.traffic_side == TrafficSide::Right {
+            -1.0
+        } else {
+            1.0
+        };
+        0.25 * w * right * dir
+    }
+
+    fn list_of(path: u32, dir: f64) -> usize {
+        path as usize * 2 + usize::from(dir > 0.0)
+    }
+
+    /// Nobody on `path` (either direction) within `HALF_CLEAR_M` of `d`.
+    fn side_clear(&self, path: u32, d: f64, me: u32) -> bool {
+        [-1.0, 1.0].iter().all(|&dir| {
+            let list = &self.side_lists[Self::list_of(path, dir)];
+            let w = &self.walkers;
+            let k = list.partition_point(|&j| w[j as usize].d_m < d - HALF_CLEAR_M);
+            list[k..]
+                .iter()
+                .take_while(|&&j| w[j as usize].d_m <= d + HALF_CLEAR_M)
+                .all(|&j| j == me)
+        })
+    }
+
+    fn insert_side(&mut self, k: u32) {
+        let w = &self.walkers[k as usize];
+        let li = Self::list_of(w.path, w.dir);
+        let d = w.d_m;
+        let walkers = &self.walkers;
+        let list = &mut self.side_lists[li];
+        let pos = list.partition_point(|&j| walkers[j as usize].d_m < d);
+        list.insert(pos, k);
+    }
+
+    fn remove_side(&mut self, k: u32) {
+        let w = &self.walkers[k as usize];
+        let li = Self::list_of(w.path, w.dir);
+        self.side_lists[li].retain(|&j| j != k);
+    }
+
+    fn new_walker(&mut self, kind: ActorKind, path: u32, dir: f64, d: f64) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(self.seed, 0x51DE_0000 + id as u64));
+        let body = Body::sample(kind, &mut rng);
+        let (params, desired_mps) = side_params(kind, &mut rng);
+        let u = self.half_offset(path, dir, d);
+        let k = self.walkers.len() as u32;
+        self.walkers.push(Walker {
+            id: ActorId(id),
+            body,
+            alive: true,
+            params,
+            desired_mps,
+            path,
+            dir,
+            d_m: d,
+            u_m: u,
+            u_target_m: u,
+            speed_mps: desired_mps * 0.8,
+            accel_mps2: 0.0,
+            next_accel: 0.0,
+            mode: Mode::Along,
+            will_cross: None,
+            rng,
+            pose: super::ActorPose::default(),
+            rec_lane: 0,
+            flags: 0,
+        });
+        self.insert_side(k);
+        k
+    }
+
+    /// Parked cars and the first pedestrians and cyclists, spread along the paths.
+    pub(super) fn populate_side(&mut self) {
+        for c in self.side.parked.clone() {
+            let id = self.next_id;
+            self.next_id += 1;
+            let rng = ChaCha8Rng::seed_from_u64(stream_seed(self.seed, 0x51DE_0000 + id as u64));
+            self.walkers.push(Walker {
+                id: ActorId(id),
+                body: Body {
+                    kind: ActorKind::Car,
+                    length_m: c.length_m,
+                    width_m: c.width_m,
+                    height_m: c.height_m,
+                    wheelbase_m: 0.6 * c.length_m,
+                },
+                alive: true,
+                params: side_params(ActorKind::Car, &mut rng.clone()).0,
+                desired_mps: 0.0,
+                path: 0,
+                dir: 1.0,
+                d_m: 0.0,
+                u_m: 0.0,
+                u_target_m: 0.0,
+                speed_mps: 0.0,
+                accel_mps2: 0.0,
+                next_accel: 0.0,
+                mode: Mode::Parked,
+                will_cross: None,
+                rng,
+                pose: super::ActorPose {
+                    x_m: c.x_m,
+                    y_m: c.y_m,
+                    z_m: c.z_m,
+                    heading_rad: c.heading_rad,
+                    yaw_rate_radps: 0.0,
+                    curvature_per_m: 0.0,
+                    s_m: c.s_m,
+                    t_m: c.t_m,
+                },
+                rec_lane: c.rec_lane,
+                flags: flags::PARKED,
+            });
+        }
+        for kind in [SideKind::Sidewalk, SideKind::BikeLane] {
+            let target = self.side_target(kind);
+            let mut placed = 0;
+            let mut tries = 0;
+            while placed < target && tries < target * 20 + 20 {
+                tries += 1;
+                if self.spawn_side(kind, false) {
+                    placed += 1;
+                }
+            }
+        }
+    }
+
+    fn side_target(&self, kind: SideKind) -> usize {
+        match kind {
+            SideKind::Sidewalk => (self.side.sidewalk_km * self.ped_per_km).round() as usize,
+            SideKind::BikeLane => (self.side.bike_km * self.bike_per_km).round() as usize,
+        }
+    }
+
+    /// One pedestrian or cyclist at a random free place (out of the ego's sight when
+    /// `unseen`); whether one was placed.
+    fn spawn_side(&mut self, kind: SideKind, unseen: bool) -> bool {
+        let total: f64 = self
+            .side
+            .paths
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| p.length_m)
+            .sum();
+        if total <= 0.0 {
+            return false;
+        }
+        let mut u = self.spawn_rng.random_range(0.0..total);
+        let Some(path) = self.side.paths.iter().position(|p| {
+            if p.kind != kind {
+                return false;
+            }
+            if u < p.length_m {
+                return true;
+            }
+            u -= p.length_m;
+            false
+        }) else {
+            return false;
+        };
+        let p = &self.side.paths[path];
+        let (lo, hi) = (p.usable.0 + 2.0, p.usable.1 - 2.0);
+        if hi <= lo {
+            return false;
+        }
+        let d = self.spawn_rng.random_range(lo..hi);
+        let dir = match kind {
+            SideKind::BikeLane => {
+                if p.forward {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
+            SideKind::Sidewalk => {
+                if self.spawn_rng.random_bool(0.5) {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
+        };
+        let sp = p.at(d);
+        let pt = self.net.road(p.road).point_at(sp.s_m, sp.t_m);
+        if unseen && self.in_ego_sight(pt.x, pt.y) {
+            return false;
+        }
+        let clear = match kind {
+            SideKind::Sidewalk => self.side_clear(path as u32, d, u32::MAX),
+            SideKind::BikeLane => {
+                let list = &self.side_lists[Self::list_of(path as u32, dir)];
+                list.iter()
+                    .all(|&j| (self.walkers[j as usize].d_m - d).abs() > 15.0)
+            }
+        };
+        if !clear {
+            return false;
+        }
+        let ak = match kind {
+            SideKind::Sidewalk => ActorKind::Pedestrian,
+            SideKind::BikeLane => ActorKind::Bicycle,
+        };
+        self.new_walker(ak, path as u32, dir, d);
+        true
+    }
+
+    fn despawn_side(&mut self, k: u32) {
+        if !self.walkers[k as usize].alive {
+            return;
+        }
+        if let Mode::Crossing { crossing, .. } = self.walkers[k as usize].mode {
+            self.crossing_busy[crossing as usize] -= 1;
+        } else {
+            self.remove_side(k);
+        }
+        self.walkers[k as usize].alive = false;
+        if let Some(r) = self.recorder.as_mut() {
+            r.side_despawned(k);
+        }
+    }
+
+    /// Whether pedestrians may step onto crossing `c` now: no vehicle on it, and every
+    /// vehicle coming can stop before it comfortably.
+    fn crossing_clear_of_vehicles(&self, c: u32) -> bool {
+        let cr = &self.side.crossings[c as usize];
+        for &(lane, d_in, d_out) in &cr.lanes {
+            let list = &self.lists[lane.index()];
+            let on_it = list.iter().chain(&self.ghosts[lane.index()]).any(|&j| {
+                let a = &self.actors[j as usize];
+                let d = self.pos_in(j, lane);
+                d - 0.5 * a.body.length_m < d_out + 1.0 && d + 0.5 * a.body.length_m > d_in - 1.0
+            });
+            if on_it {
+                return false;
+            }
+            if let Some((front, j)) = self.behind_along(lane, d_in - 1.0, u32::MAX) {
+                let v = self.actors[j as usize].speed_mps;
+                let gap = d_in - front;
+                // A vehicle that must brake hard, or one waiting close by (its turn),
+                // unless it waits for a red light.
+                let waiting_close = v < 2.0 && gap < 15.0 && !self.actors[j as usize].at_red;
+                if gap < v * v / (2.0 * 2.5) + 0.8 * v + 3.0 || waiting_close {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The gap from vehicle `idx`'s front to the nearest zebra crossing ahead with someone
+    /// on it, if it can still stop for it.
+    pub(super) fn crossing_gap(&self, idx: u32) -> Option<f64> {
+        if self.side.crossings.is_empty() {
+            return None;
+        }
+        let a = &self.actors[idx as usize];
+        let front = a.d_m + 0.5 * a.body.length_m;
+        let horizon = super::horizon_of(a);
+        let b = kind_info(a.body.kind).max_decel_mps2 * 0.7;
+        let v = a.speed_mps;
+        let mut base = 0.0;
+        let mut best: Option<f64> = None;
+        for l in std::iter::once(a.lane).chain(a.plan.iter().copied()) {
+            for &(d_in, _, c) in &self.side.on_lane[l.index()] {
+                if self.crossing_busy[c as usize] == 0 {
+                    continue;
+                }
+                let g = base + d_in - front;
+                if g > -0.3 && g >= v * v / (2.0 * b) - 1.0 && best.is_none_or(|x| g < x) {
+                    best = Some(g.max(0.0));
+                }
+            }
+            base += self.map.lane(l).length_m;
+            if base - front > horizon || best.is_some() {
+                break;
+            }
+        }
+        best.map(|g| (g - 0.5).max(0.0))
+    }
+
+    /// One step of everyone off the carriageway.
+    pub(super) fn step_side(&mut self, dt: f64) {
+        let n = self.walkers.len();
+        for k in 0..n {
+            let w = &self.walkers[k];
+            if !w.alive || w.mode == Mode::Parked {
+                continue;
+            }
+            let acc = self.side_accel(k as u32);
+            self.walkers[k].next_accel = acc;
+        }
+        for k in 0..n {
+            let w = &mut self.walkers[k];
+            if !w.alive || w.mode == Mode::Parked {
+                continue;
+            }
+            let info = kind_info(w.body.kind);
+            let jerk = info.max_jerk_mps3 * dt;
+            let mut want = w.next_accel;
+            // Release the brake towards standstill (as vehicles do) so that the stop keeps
+            // the jerk limit.
+            if want < 0.0 {
+                let j = 0.8 * info.max_jerk_mps3;
+                let v = w.speed_mps;
+                let x = j * (-1.5 * dt + (2.25 * dt * dt + 2.0 * v / j).sqrt());
+                want = want.max(-x).max(-v / (2.0 * dt));
+            }
+            let mut acc = want
+                .clamp(-info.max_decel_mps2, w.params.max_accel_mps2)
+                .clamp(w.accel_mps2 - jerk, w.accel_mps2 + jerk);
+            if w.speed_mps + acc * dt < 0.0 {
+                acc = (-w.speed_mps / dt).max(w.accel_mps2 - jerk);
+            }
+            let v = w.speed_mps;
+            let nv = (v + acc * dt).max(0.0);
+            let step = 0.5 * (v + nv) * dt;
+            w.speed_mps = nv;
+            w.accel_mps2 = acc;
+            match &mut w.mode {
+                Mode::Along => {
+                    w.d_m += w.dir * step;
+                    let du = w.u_target_m - w.u_m;
+                    w.u_m += du.clamp(-SIDESTEP_MPS * dt, SIDESTEP_MPS * dt);
+                }
+                Mode::Crossing { t_m, t_end_m, .. } => {
+                    let sign = (*t_end_m - *t_m).signum();
+                    *t_m += sign * step;
+                }
+                Mode::Parked => {}
+            }
+        }
+        for k in 0..n as u32 {
+            if self.walkers[k as usize].alive {
+                self.side_events(k);
+            }
+        }
+    }
+
+    /// Where walker `k` must stop, as a gap ahead of it, if anywhere.
+    fn side_accel(&mut self, k: u32) -> f64 {
+        let w = &self.walkers[k as usize];
+        let v = w.speed_mps;
+        let half = 0.5 * w.body.length_m;
+        let mut gaps: Vec<f64> = Vec::new();
+        let mut leader: Option<Leader> = None;
+        match w.mode {
+            Mode::Along => {
+                let p = &self.side.paths[w.path as usize];
+                let list = &self.side_lists[Self::list_of(w.path, w.dir)];
+                let pos = list.iter().position(|&j| j == k).unwrap_or(0);
+                let next = if w.dir > 0.0 {
+                    list.get(pos + 1)
+                } else {
+                    pos.checked_sub(1).and_then(|q| list.get(q))
+                };
+                if let Some(&j) = next {
+                    let o = &self.walkers[j as usize];
+                    leader = Some(Leader {
+                        gap_m: (o.d_m - w.d_m).abs() - half - 0.5 * o.body.length_m,
+                        speed_mps: o.speed_mps,
+                        accel_mps2: o.accel_mps2,
+                    });
+                }
+                let end = if w.dir > 0.0 { p.usable.1 } else { p.usable.0 };
+                gaps.push((end - w.d_m) * w.dir - half);
+                // A crossing ahead it has chosen to use.
+                if let Some((c, true)) = w.will_cross {
+                    let line = self.crossing_line_d(k, c);
+                    gaps.push((line - w.d_m) * w.dir);
+                }
+            }
+            Mode::Crossing {
+                crossing,
+                s_line,
+                t_m,
+                t_end_m,
+                to_path,
+            } => {
+                let sign = (t_end_m - t_m).signum();
+                // Someone ahead on the same line.
+                for o in &self.walkers {
+                    if let Mode::Crossing {
+                        crossing: c2,
+                        s_line: s2,
+                        t_m: t2,
+                        ..
+                    } = o.mode
+                        && o.alive
+                        && c2 == crossing
+                        && s2 == s_line
+                        && (t2 - t_m) * sign > 0.0
+                    {
+                        let g = (t2 - t_m).abs() - half - 0.5 * o.body.length_m;
+                        if leader.is_none_or(|l| g < l.gap_m) {
+                            leader = Some(Leader {
+                                gap_m: g,
+                                speed_mps: o.speed_mps,
+                                accel_mps2: o.accel_mps2,
+                            });
+                        }
+                    }
+                }
+                // The far kerb: step up only when nobody is near on that sidewalk.
+                let fp = &self.side.paths[to_path as usize];
+                let far_d = fp.d_at_s(s_line);
+                let fpt = fp.at(far_d);
+                let kerb = fpt.t_m - sign * 0.5 * fpt.width_m;
+                let to_kerb = (kerb - t_m) * sign - half;
+                if to_kerb > 0.0 && !self.side_clear(to_path, far_d, k) {
+                    gaps.push(to_kerb - 0.2);
+                }
+            }
+            Mode::Parked => return 0.0,
+        }
+        let mut acc = acc_accel(&w.params, v, w.desired_mps, leader);
+        for g in gaps {
+            acc = acc.min(acc_accel(
+                &w.params,
+                v,
+                w.desired_mps,
+                Some(Leader::standing(g)),
+            ));
+            // Never past a stop: the speed that stops within the gap.
+            let cap = (2.0 * 1.5 * (g - 0.05).max(0.0)).sqrt();
+            acc = acc.min((cap - v) / 0.1);
+        }
+        acc
+    }
+
+    /// Path distance of walker `k`'s crossing line at crossing `c`.
+    fn crossing_line_d(&self, k: u32, c: u32) -> f64 {
+        let w = &self.walkers[k as usize];
+        let cr = &self.side.crossings[c as usize];
+        let p = &self.side.paths[w.path as usize];
+        let from_right = !p.left;
+        let off = if from_right {
+            -CROSS_LINE_OFFSET_M
+        } else {
+            CROSS_LINE_OFFSET_M
+        };
+        p.d_at_s(cr.s_m + off)
+    }
+
+    /// The crossing walker `k` walks towards on its path, if any.
+    fn crossing_ahead(&self, k: u32) -> Option<u32> {
+        let w = &self.walkers[k as usize];
+        let p = &self.side.paths[w.path as usize];
+        if p.kind != SideKind::Sidewalk {
+            return None;
+        }
+        self.side
+            .crossings
+            .iter()
+            .position(|c| {
+                (c.right == w.path || c.left == w.path) && c.toward == w.dir && {
+                    let line = p.d_at_s(c.s_m);
+                    (line - w.d_m) * w.dir > 0.0
+                }
+            })
+            .map(|c| c as u32)
+    }
+
+    fn side_events(&mut self, k: u32) {
+        let w = &self.walkers[k as usize];
+        match w.mode {
+            Mode::Parked => {}
+            Mode::Along => {
+                let p = &self.side.paths[w.path as usize];
+                let kind = p.kind;
+                // Decide about the next crossing once.
+                let ahead = self.crossing_ahead(k);
+                if let Some(c) = ahead
+                    && w.will_cross.is_none_or(|(c0, _)| c0 != c)
+                {
+                    let w = &mut self.walkers[k as usize];
+                    let go = w.rng.random_bool(CROSS_CHANCE);
+                    w.will_cross = Some((c, go));
+                }
+                let w = &self.walkers[k as usize];
+                if let Some((c, true)) = w.will_cross {
+                    let line = self.crossing_line_d(k, c);
+                    if (line - w.d_m) * w.dir < 0.3 && w.speed_mps < 0.3 {
+                        self.try_cross(k, c);
+                        return;
+                    }
+                }
+                let w = &self.walkers[k as usize];
+                let p = &self.side.paths[w.path as usize];
+                let end = if w.dir > 0.0 { p.usable.1 } else { p.usable.0 };
+                if (end - w.d_m) * w.dir < 0.5 * w.body.length_m + 0.3 {
+                    let sp = p.at(w.d_m);
+                    let pt = self.net.road(p.road).point_at(sp.s_m, sp.t_m);
+                    if !self.in_ego_sight(pt.x, pt.y) {
+                        self.despawn_side(k);
+                    } else if kind == SideKind::Sidewalk {
+                        // Turn round into the other half.
+                        let (path, d) = (w.path, w.d_m);
+                        if self.side_clear(path, d, k) && w.speed_mps < 0.3 {
+                            self.remove_side(k);
+                            let u = self.half_offset(path, -self.walkers[k as usize].dir, d);
+                            let w = &mut self.walkers[k as usize];
+                            w.dir = -w.dir;
+                            w.u_target_m = u;
+                            w.will_cross = None;
+                            self.insert_side(k);
+                        }
+                    }
+                }
+            }
+            Mode::Crossing {
+                crossing,
+                s_line,
+                t_m,
+                t_end_m,
+                to_path,
+            } => {
+                let _ = s_line;
+                let sign = (t_end_m - t_m).signum();
+                if sign == 0.0 || (t_end_m - t_m) * sign <= 0.05 {
+                    // On the far sidewalk: walk away from the junction.
+                    let c = &self.side.crossings[crossing as usize];
+                    let dir = -c.toward;
+                    let fp = &self.side.paths[to_path as usize];
+                    let d = fp.d_at_s(s_line);
+                    let u = self.half_offset(to_path, dir, d);
+                    self.crossing_busy[crossing as usize] -= 1;
+                    let w = &mut self.walkers[k as usize];
+                    w.mode = Mode::Along;
+                    w.path = to_path;
+                    w.dir = dir;
+                    w.d_m = d;
+                    w.u_m = u;
+                    w.u_target_m = u;
+                    w.will_cross = None;
+                    self.insert_side(k);
+                }
+            }
+        }
+    }
+
+    /// Walker `k` at its line of crossing `c`: steps off when vehicles can stop, its own
+    /// sidewalk's other half is clear, and nobody is starting on the same line.
+    fn try_cross(&mut self, k: u32, c: u32) {
+        let w = &self.walkers[k as usize];
+        let cr = &self.side.crossings[c as usize];
+        let to_path = if w.path == cr.right {
+            cr.left
+        } else {
+            cr.right
+        };
+        let d = w.d_m;
+        if !self.side_clear(w.path, d, k) || !self.crossing_clear_of_vehicles(c) {
+            return;
+        }
+        let p = &self.side.paths[w.path as usize];
+        let sp = p.at(d);
+        let s_line = sp.s_m;
+        let busy_line = self.walkers.iter().any(|o| {
+            matches!(o.mode, Mode::Crossing { crossing, s_line: s2, t_m, .. }
+                if o.alive && crossing == c && (s2 - s_line).abs() < 0.5
+                    && (t_m - sp.t_m).abs() < 2.0)
+        });
+        if busy_line {
+            return;
+        }
+        let fp = &self.side.paths[to_path as usize];
+        let far = fp.at(fp.d_at_s(s_line));
+        let u_far = self.half_offset(to_path, -cr.toward, far.d_m);
+        let t0 = sp.t_m + w.u_m;
+        self.remove_side(k);
+        self.crossing_busy[c as usize] += 1;
+        let w = &mut self.walkers[k as usize];
+        w.mode = Mode::Crossing {
+            crossing: c,
+            s_line,
+            t_m: t0,
+            t_end_m: far.t_m + u_far,
+            to_path,
+        };
+    }
+
+    /// Keeps pedestrians and cyclists near their targets: new ones out of the ego's sight.
+    pub(super) fn maintain_side(&mut self) {
+        for kind in [SideKind::Sidewalk, SideKind::BikeLane] {
+            let live = self
+                .walkers
+                .iter()
+                .filter(|w| {
+                    w.alive
+                        && w.mode != Mode::Parked
+                        && self.side.paths[w.path as usize].kind == kind
+                })
+                .count();
+            let target = self.side_target(kind);
+            for _ in live..target.min(live + 4) {
+                self.spawn_side(kind, true);
+            }
+        }
+    }
+
+    /// Poses of everyone off the carriageway.
+    pub(super) fn side_poses(&mut self, headlights: bool) {
+        for k in 0..self.walkers.len() {
+            let w = &self.walkers[k];
+            if !w.alive || w.mode == Mode::Parked {
+                continue;
+            }
+            let p = &self.side.paths[w.path as usize];
+            let road = self.net.road(p.road);
+            let (s, t, heading, rec_lane) = match w.mode {
+                Mode::Crossing {
+                    s_line,
+                    t_m,
+                    t_end_m,
+                    ..
+                } => {
+                    let h = road.reference_line.pose(s_line).heading_rad;
+                    let side = if t_end_m > t_m { 0.5 } else { -0.5 };
+                    (
+                        s_line,
+                        t_m,
+                        h + side * std::f64::consts::PI,
+                        p.at(w.d_m).rec_lane,
+                    )
+                }
+                _ => {
+                    let sp = p.at(w.d_m);
+                    let h = road.reference_line.pose(sp.s_m).heading_rad;
+                    let back = if w.dir > 0.0 {
+                        0.0
+                    } else {
+                        std::f64::consts::PI
+                    };
+                    (sp.s_m, sp.t_m + w.u_m, h + back, sp.rec_lane)
+                }
+            };
+            let pt = road.point_at(s, t);
+            let z = road.z_at(s, t);
+            let mut fl = 0;
+            if w.body.kind == ActorKind::Bicycle {
+                if w.accel_mps2 < -0.5 {
+                    fl |= flags::BRAKE;
+                }
+                if headlights {
+                    fl |= flags::HEADLIGHTS;
+                }
+            }
+            let w = &mut self.walkers[k];
+            w.pose = super::ActorPose {
+                x_m: pt.x,
+                y_m: pt.y,
+                z_m: z,
+                heading_rad: roadworld_geom::normalize_angle(heading),
+                yaw_rate_radps: 0.0,
+                curvature_per_m: 0.0,
+                s_m: s,
+                t_m: t,
+            };
+            w.rec_lane = rec_lane;
+            w.flags = fl;
+        }
+    }
+}
+
+/// Pedestrians off the walkable surface (sidewalks and zebra crossings) and cyclists off
+/// their bike lanes, for the invariant checks.
+pub fn off_side(rec: &Recording, net: &Network) -> Vec<(u32, u32, String)> {
+    let zebras: Vec<Vec<roadworld_geom::Point2>> = net
+        .roads
+        .iter()
+        .flat_map(|r| {
+            r.objects
+                .iter()
+                .filter(|o| o.kind == ObjectKind::Crosswalk)
+                .map(move |o| {
+                    let pose = r.reference_line.pose(o.s_m).offset(o.t_m);
+                    let h = pose.heading_rad + o.heading_rad;
+                    let (sn, cs) = h.sin_cos();
+                    o.outline
+                        .iter()
+                        .map(|&(u, v)| {
+                            // A little slack at the kerbs.
+                            let (u, v) = (u * 1.05, v * 1.05);
+                            roadworld_geom::Point2::new(
+                                pose.x_m + u * cs - v * sn,
+                                pose.y_m + u * sn + v * cs,
+                            )
+                        })
+                        .collect()
+                })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for k in 0..rec.frames() {
+        for s in rec.frame(k) {
+            let a = &rec.actors[s.actor as usize];
+            let want = match a.kind {
+                ActorKind::Pedestrian => LaneType::Sidewalk,
+                ActorKind::Bicycle => LaneType::Biking,
+                _ => continue,
+            };
+            let lr = rec.lanes[s.lane as usize];
+            let road = net.road(lr.road);
+            let (sm, tm) = (s.s_m as f64, s.t_m as f64);
+            let i = road.section_index(sm);
+            let on_lane = road.sections[i].side_lanes().count() > 0 && {
+                let id = [-1i32, 1].iter().find_map(|&sign| {
+                    let n = if sign < 0 {
+                        road.sections[i].right.len()
+                    } else {
+                        road.sections[i].left.len()
+                    } as i32;
+                    (1..=n).map(|m| m * sign).find(|&id| {
+                        let (a, b) = road.lane_borders_t(i, id, sm);
+                        tm >= a.min(b) - 0.05 && tm <= a.max(b) + 0.05
+                    })
+                });
+                id.and_then(|id| road.sections[i].lane(id))
+                    .is_some_and(|l| l.kind == want)
+            };
+            if on_lane {
+                continue;
+            }
+            let p = roadworld_geom::Point2::new(s.x_m as f64, s.y_m as f64);
+            if a.kind == ActorKind::Pedestrian
+                && zebras
+                    .iter()
+                    .any(|z| roadworld_road::query::in_convex(z, p))
+            {
+                continue;
+            }
+            out.push((
+                k as u32,
+                s.actor,
+                format!("{:?} at ({:.2}, {:.2}) on {}", a.kind, s.x_m, s.y_m, lr),
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,99 @@
+//! Pedestrians, cyclists and parked cars on an urban network.
+
+use roadworld_sim::check::Report;
+use roadworld_sim::{World, flags};
+use roadworld_spec::ActorKind;
+use std::path::PathBuf;
+
+fn urban_world(seed: u64) -> World {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/urban.ron");
+    let spec = roadworld_spec::load_spec(&path).expect("urban spec");
+    let net = roadworld_road::generate(&spec.road, seed).expect("network");
+    World::new(net, &spec, seed).expect("world")
+}
+
+#[test]
+fn pedestrians_cross_at_zebras_cyclists_ride_and_parked_cars_stand_without_a_violation() {
+    let mut w = urban_world(3);
+    w.record();
+    for _ in 0..900 {
+        w.step();
+    }
+    let rec = w.take_recording().expect("recording");
+    let report = Report::new(&rec, &w.net, &w.density_trace);
+    let first: Vec<String> = report.all().take(5).map(|v| v.to_string()).collect();
+    assert!(report.is_clean(), "{}", first.join("\n"));
+
+    let count = |k: ActorKind| rec.actors.iter().filter(|a| a.kind == k).count();
+    assert!(
+        count(ActorKind::Pedestrian) > 50,
+        "{} pedestrians",
+        count(ActorKind::Pedestrian)
+    );
+    assert!(
+        count(ActorKind::Bicycle) > 5,
+        "{} cyclists",
+        count(ActorKind::Bicycle)
+    );
+
+    // Someone crossed: a pedestrian sample on a driving lane's road position between the
+    // two sidewalks (its lane is a sidewalk, its t lies inside the carriageway).
+    let crossing_samples = rec
+        .samples
+        .iter()
+        .filter(|s| rec.actors[s.actor as usize].kind == ActorKind::Pedestrian)
+        .filter(|s| {
+            let l = rec.lanes[s.lane as usize];
+            let road = w.net.road(l.road);
+            let i = road.section_index(s.s_m as f64);
+            let (a, b) = road.lane_borders_t(i, l.lane, s.s_m as f64);
+            let (inner, outer) = (a.min(b), a.max(b));
+            (s.t_m as f64) < inner - 0.3 || (s.t_m as f64) > outer + 0.3
+        })
+        .count();
+    assert!(
+        crossing_samples > 100,
+        "{crossing_samples} samples of pedestrians crossing"
+    );
+
+    // Parked cars never move and say so.
+    let mut parked = 0;
+    for s in rec.samples.iter().filter(|s| s.flags & flags::PARKED != 0) {
+        parked += 1;
+        assert_eq!(s.speed_mps, 0.0);
+        assert_eq!(rec.actors[s.actor as usize].kind, ActorKind::Car);
+    }
+    assert!(parked > 0, "no parked cars recorded");
+
+    // Motorcycles ride with their lights on, by day too.
+    let moto: Vec<_> = rec
+        .samples
+        .iter()
+        .filter(|s| rec.actors[s.actor as usize].kind == ActorKind::Motorcycle)
+        .collect();
+    assert!(!moto.is_empty());
+    assert!(moto.iter().all(|s| s.flags & flags::HEADLIGHTS != 0));
+}
+
+#[test]
+fn a_snapshot_lists_every_live_road_user_once() {
+    let mut w = urban_world(4);
+    for _ in 0..50 {
+        w.step();
+    }
+    let snap = w.snapshot();
+    let vehicles = w.actors.iter().filter(|a| a.alive).count();
+    let others = w.walkers.iter().filter(|a| a.alive).count();
+    assert_eq!(snap.actors.len(), vehicles + others);
+    let mut ids: Vec<u32> = snap.actors.iter().map(|a| a.id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), snap.actors.len(), "an id repeats");
+    assert!((snap.time_s - 5.0).abs() < 1e-9);
+    assert!(snap.actors.iter().any(|a| a.kind == ActorKind::Pedestrian));
+    assert!(
+        snap.actors
+            .iter()
+            .all(|a| a.x_m.is_finite() && a.y_m.is_finite())
+    );
+}
