@@ -217,9 +217,20 @@ impl SideMap {
                     // Runs of sections that have the lane.
                     let mut run: Vec<(usize, i32)> = Vec::new();
                     for i in 0..=road.sections.len() {
+                        // Sections where the lane tapers in or out are left out.
+                        let min_w = match kind {
+                            SideKind::Sidewalk => 1.2,
+                            SideKind::BikeLane => 1.0,
+                        };
                         let here = (i < road.sections.len())
                             .then(|| side_lane(road, i, left, lt))
-                            .flatten();
+                            .flatten()
+                            .filter(|&id| {
+                                let (a, b) = (road.sections[i].s_m, road.section_end_m(i));
+                                [a, 0.5 * (a + b), b - 1e-6]
+                                    .iter()
+                                    .all(|&s| road.lane_width_m(i, id, s) >= min_w)
+                            });
                         match here {
                             Some(id) => run.push((i, id)),
                             None => {
@@ -247,6 +258,14 @@ impl SideMap {
                 let Some(id) = side_lane(road, i, o.t_m > 0.0, LaneType::Parking) else {
                     continue;
                 };
+                // Only where the parking lane is wide enough for it along the whole car.
+                let fits = [-0.5, 0.0, 0.5].iter().all(|&f| {
+                    let s = (o.s_m + f * o.length_m).clamp(0.0, road.length_m());
+                    road.section_index(s) == i && road.lane_width_m(i, id, s) >= o.width_m + 0.2
+                });
+                if !fits {
+                    continue;
+                }
                 let lr = LaneRef {
                     road: road.id,
                     section: i as u32,
