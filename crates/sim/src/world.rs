@@ -44,6 +44,8 @@ pub const DENSITY_WARMUP_S: f64 = 30.0;
 const THIN_ABOVE: f64 = 1.08;
 /// ...down to this share.
 const THIN_TO: f64 = 1.02;
+/// Vehicles with at least this half wheelbase ride both axles on the lane.
+const LONG_BODY_HALF_WHEELBASE_M: f64 = 2.0;
 /// How far the branches of a diverge overlap (vehicles on one block the others).
 const DIVERGE_OVERLAP_M: f64 = 12.0;
 /// How far past a junction a vehicle looks for room to stand before it enters.
@@ -731,6 +733,32 @@ impl World {
 
     // ----- plans and wants ---------------------------------------------------------------
 
+    /// The tightest lane curvature a vehicle can follow at full lock (kinematic bicycle).
+    /// A long vehicle rides both axles on the lane, its centre on the chord between them,
+    /// which turns tighter than the lane: its lane radius R must satisfy
+    /// R^2 - wb^2/4 >= (wb / tan(steer))^2 + wb^2/4.
+    fn max_curvature_of(&self, idx: u32) -> f64 {
+        let a = &self.actors[idx as usize];
+        let info = kind_info(a.body.kind);
+        let wb = a.body.wheelbase_m.max(0.5);
+        let r_rear = wb / info.max_steer_rad.tan().max(1e-6);
+        if 0.5 * wb >= LONG_BODY_HALF_WHEELBASE_M {
+            1.0 / (r_rear * r_rear + 0.5 * wb * wb).sqrt()
+        } else {
+            1.0 / r_rear
+        }
+    }
+
+    /// The tightest curvature along a lane.
+    fn lane_curvature(&self, lane: LaneId) -> f64 {
+        self.map
+            .lane(lane)
+            .points
+            .iter()
+            .map(|p| p.curvature_per_m.abs())
+            .fold(0.0, f64::max)
+    }
+
     /// The road after the junction that ends the current chain, chosen once per chain.
     fn refresh_want(&mut self, idx: u32) {
         let a = &self.actors[idx as usize];
@@ -764,8 +792,13 @@ impl World {
             lanes.push(x);
             r = self.map.lane(x).right;
         }
+        let k_max = self.max_curvature_of(idx);
         for &x in &lanes {
             for &(road, conn) in &self.map.lane(x).reach {
+                // Turns tighter than the vehicle can steer are not for it.
+                if self.lane_curvature(conn) > k_max {
+                    continue;
+                }
                 let turn = self
                     .map
                     .lane(conn)
@@ -881,15 +914,30 @@ impl World {
                 l.next[0]
             } else {
                 let chosen = if first_junction {
-                    want.and_then(|w| l.reach.iter().find(|r| r.0 == w).map(|r| r.1))
+                    let k_max = self.max_curvature_of(idx);
+                    want.and_then(|w| {
+                        let mut to_w = l.reach.iter().filter(|r| r.0 == w);
+                        let first = to_w.clone().next();
+                        to_w.find(|r| self.lane_curvature(r.1) <= k_max)
+                            .or(first)
+                            .map(|r| r.1)
+                    })
                 } else {
                     None
                 };
                 match chosen {
                     Some(c) => c,
                     None => {
-                        let k = self.rngs[idx as usize].random_range(0..l.next.len());
-                        l.next[k]
+                        let k_max = self.max_curvature_of(idx);
+                        let fit: Vec<LaneId> = l
+                            .next
+                            .iter()
+                            .copied()
+                            .filter(|&c| self.lane_curvature(c) <= k_max)
+                            .collect();
+                        let from = if fit.is_empty() { &l.next } else { &fit };
+                        let k = self.rngs[idx as usize].random_range(0..from.len());
+                        from[k]
                     }
                 }
             };
@@ -2237,7 +2285,7 @@ impl World {
                 lat_curv = -lc.offset0_m * second_derivative(u) / (lc.length_m * lc.length_m);
             }
             let half_wb = 0.5 * a.body.wheelbase_m;
-            let (x, y, heading) = if a.lat_m == 0.0 && half_wb >= 2.0 {
+            let (x, y, heading) = if a.lat_m == 0.0 && half_wb >= LONG_BODY_HALF_WHEELBASE_M {
                 // A long vehicle: both axles on the lane's centre line, the body along the
                 // chord between them (its middle cuts a curve, as a bus's does).
                 let at = |d: f64| {

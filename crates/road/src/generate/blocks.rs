@@ -34,6 +34,10 @@ enum Block {
     UrbanGrid,
 }
 
+/// Radius of the tightest turn at a junction, on a lane's centre line: a 12 m bus or truck
+/// riding both axles on the lane needs about 8.6 m at full lock.
+const MIN_TURN_RADIUS_M: f64 = 9.0;
+
 pub(crate) fn place_block(g: &mut Gen<'_>, rng: &mut Rng) -> Result<(), Reject> {
     let zone = g.zone_class();
     if zone != g.open.class {
@@ -680,7 +684,16 @@ fn junction(g: &mut Gen<'_>, rng: &mut Rng, four_way: bool) -> Result<(), Reject
     let main_xs = g.open.xs.clone();
     let side_xs = class_cross_section(class, &cp, rng, Some(1), g.p.centre_line_color);
     let margin = if class == RoadClass::Urban { 3.0 } else { 6.0 };
-    let h = main_xs.half_width_m().max(side_xs.half_width_m()) + margin;
+    // Right turns from the outermost lane sweep a radius of about `h` less that lane's
+    // offset: wide enough for the longest bus or truck.
+    let outer_centre = |xs: &CrossSection| {
+        [&xs.right, &xs.left]
+            .iter()
+            .map(|side| side.carriageway_m() - 0.5 * side.driving_m.last().copied().unwrap_or(0.0))
+            .fold(0.0, f64::max)
+    };
+    let h = (main_xs.half_width_m().max(side_xs.half_width_m()) + margin)
+        .max(outer_centre(&main_xs).max(outer_centre(&side_xs)) + MIN_TURN_RADIUS_M);
     let p0 = g.open.pose;
     let z = g.open.z_m;
     let center = p0.advance(h);
