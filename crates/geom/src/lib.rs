@@ -121,7 +121,12 @@ impl Pose2 {
 /// Wraps an angle to `(-pi, pi]`.
 pub fn normalize_angle(a_rad: f64) -> f64 {
     use std::f64::consts::{PI, TAU};
-    let mut a = a_rad % TAU;
+    // `%` is exact and the identity below one turn: skip it there (hot in the sim's lerps).
+    let mut a = if a_rad.abs() < TAU {
+        a_rad
+    } else {
+        a_rad % TAU
+    };
     if a <= -PI {
         a += TAU;
     } else if a > PI {

@@ -118,6 +118,8 @@ pub struct Lane {
     pub length_m: f64,
     pub speed_limit_mps: f64,
     pub points: Vec<PathPoint>,
+    /// Samples per metre (for the first guess in [`Lane::at`]).
+    index_per_m: f64,
     pub next: Vec<LaneId>,
     pub prev: Vec<LaneId>,
     /// Lane-change neighbours, seen in driving direction.
@@ -162,23 +164,29 @@ pub struct Lane {
 pub const CURVE_LATERAL_ACCEL_MPS2: f64 = 2.0;
 
 impl Lane {
-    /// The sample at or before `d`, and the interpolation weight to the next one.
+    /// The sample at or before `d` (the last one with `d_m <= d`, at most the one before
+    /// the end), and the interpolation weight to the next one.
     #[inline]
     fn locate(&self, d_m: f64) -> (usize, f64) {
-        let n = self.points.len();
-        let last = n - 1;
-        let guess = ((d_m / self.length_m.max(1e-9)) * last as f64) as isize;
-        let mut i = guess.clamp(0, last as isize - 1).max(0) as usize;
-        while i > 0 && self.points[i].d_m > d_m {
+        let pts = self.points.as_slice();
+        let top = pts.len().saturating_sub(2);
+        // Samples are nearly evenly spaced: start at the even-spacing guess and walk.
+        let g = d_m * self.index_per_m;
+        let mut i = if g > 0.0 {
+            g.min(top as f64) as u32 as usize
+        } else {
+            0
+        };
+        while i > 0 && pts[i].d_m > d_m {
             i -= 1;
         }
-        while i + 1 < last && self.points[i + 1].d_m <= d_m {
+        while i < top && pts[i + 1].d_m <= d_m {
             i += 1;
         }
-        let (a, b) = (&self.points[i], &self.points[(i + 1).min(last)]);
-        let span = b.d_m - a.d_m;
+        let (a, b) = (pts[i].d_m, pts[(i + 1).min(pts.len() - 1)].d_m);
+        let span = b - a;
         let w = if span > 1e-12 {
-            ((d_m - a.d_m) / span).clamp(0.0, 1.0)
+            ((d_m - a) / span).clamp(0.0, 1.0)
         } else {
             0.0
         };
@@ -419,6 +427,11 @@ impl LaneMap {
                 junction: road.junction,
                 length_m,
                 speed_limit_mps: speed,
+                index_per_m: if length_m > 0.0 {
+                    (points.len() - 1) as f64 / length_m
+                } else {
+                    0.0
+                },
                 points,
                 next: Vec::new(),
                 prev: Vec::new(),

@@ -52,7 +52,7 @@ pub fn sumo_comparable() -> ScenarioSpec {
 }
 
 /// Workload 2: the default 6 km mixed network (motorway, rural, urban) with densities that
-/// give about a hundred actors.
+/// give about a hundred actors (vehicles, pedestrians, cyclists and parked cars).
 pub fn mixed_6km() -> ScenarioSpec {
     let mut spec = ScenarioSpec {
         name: "mixed 6 km".into(),
@@ -74,10 +74,17 @@ pub fn mixed_6km() -> ScenarioSpec {
         },
     ];
     spec.traffic.density_per_km_lane = PerClass {
-        motorway: 2.5,
-        rural: 3.0,
-        urban: 3.0,
+        motorway: 1.5,
+        rural: 2.0,
+        urban: 2.0,
     };
+    // A few of every other kind of road user, not the hundreds of a busy town.
+    spec.road.urban = ClassOverrides {
+        parked_cars_per_km: Some(2.0),
+        ..ClassOverrides::default()
+    };
+    spec.traffic.pedestrians_per_km = 2.0;
+    spec.traffic.cyclists_per_km = 0.5;
     spec
 }
 

@@ -51,6 +51,9 @@ const DIVERGE_OVERLAP_M: f64 = 12.0;
 /// How far past a junction a vehicle looks for room to stand before it enters.
 const ROOM_AFTER_JUNCTION_M: f64 = 40.0;
 
+/// The lanes an actor means to drive after its current one; a horizon's worth fits inline.
+pub type Plan = smallvec::SmallVec<[LaneId; 8]>;
+
 /// A lane change under way: the actor is already in its target lane, its lateral offset
 /// blends from the old lane's centre to the new one over `length_m`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -104,8 +107,8 @@ pub struct Actor {
     /// Lateral offset from the lane centre (positive: left).
     pub lat_m: f64,
     pub lane_change: Option<LaneChange>,
-    /// Lanes after `lane`, in order.
-    pub plan: Vec<LaneId>,
+    /// Lanes after `lane`, in order (inline: read by every step, no pointer to chase).
+    pub plan: Plan,
     /// The road wanted after the junction ending the current chain.
     pub want: Option<RoadId>,
     /// The junction path this actor has claimed.
@@ -437,7 +440,7 @@ impl World {
             accel_mps2: 0.0,
             lat_m: 0.0,
             lane_change: None,
-            plan: Vec::new(),
+            plan: Plan::new(),
             want: None,
             hold: None,
             hold_prev: None,
@@ -645,7 +648,7 @@ impl World {
         a.alive = false;
         a.hold = None;
         a.hold_prev = None;
-        a.plan = Vec::new();
+        a.plan = Plan::new();
         if a.ego {
             self.ego_status = EgoStatus::Arrived;
         }
@@ -900,6 +903,9 @@ impl World {
         for &l in &a.plan {
             dist += self.map.lane(l).length_m;
         }
+        if dist >= horizon {
+            return;
+        }
         let mut last = a.plan.last().copied().unwrap_or(a.lane);
         let mut first_junction = !a.plan.iter().any(|&l| self.map.lane(l).junction.is_some())
             && self.map.lane(a.lane).junction.is_none();
@@ -974,6 +980,9 @@ impl World {
         });
         let pos = if own {
             actors[me as usize].slot as usize + 1
+        } else if d == f64::MIN {
+            // From the lane's start (the lookahead into following lanes).
+            0
         } else {
             list.partition_point(|&j| actors[j as usize].d_m <= d)
         };
@@ -1081,6 +1090,26 @@ impl World {
     /// lane when `lane` is its own).
     fn leader_along(&self, idx: u32, lane: LaneId, d: f64) -> Option<(Leader, u32)> {
         let a = &self.actors[idx as usize];
+        // The common case first: at its own place in its own lane outside junctions, with
+        // no ghosts about, the leader is the next in the lane's list (what the general
+        // search below finds too).
+        if lane == a.lane
+            && d == a.d_m
+            && a.lane_change.is_none()
+            && self.map.lane(lane).junction.is_none()
+            && self.ghosts[lane.index()].is_empty()
+        {
+            let list = &self.lists[lane.index()];
+            let slot = a.slot as usize;
+            if list.get(slot) == Some(&idx)
+                && let Some(&j) = list.get(slot + 1)
+            {
+                let front = d + 0.5 * a.body.length_m;
+                let o = &self.actors[j as usize];
+                let rear = o.d_m - 0.5 * o.body.length_m;
+                return Some((self.leader_view(j, rear - front), j));
+            }
+        }
         let own = self.leader_in(idx, lane, d);
         // Still straddling the old lane: its leader counts too.
         if lane == a.lane
@@ -1244,7 +1273,6 @@ impl World {
             self.maintain_side();
         }
         self.update_poses();
-        self.count_density();
         self.trace_density();
         if let Some(mut r) = self.recorder.take() {
             r.capture(self);
@@ -1860,11 +1888,11 @@ impl World {
         if lane.junction.is_some() || a.lane_change.is_some() {
             return None;
         }
-        let here = lane.at(a.d_m);
-        let front = a.d_m + 0.5 * a.body.length_m;
         if !lane.merge_from[0] && !lane.merge_from[1] {
             return None;
         }
+        let here = lane.at(a.d_m);
+        let front = a.d_m + 0.5 * a.body.length_m;
         let mut best: Option<Leader> = None;
         for (k, (side, wanted)) in [(lane.left, Some(false)), (lane.right, Some(true))]
             .into_iter()
@@ -2005,48 +2033,12 @@ impl World {
         }
         // The old lanes of lane changes: follow them on (ghosts with them), and blend from
         // where their centre is now, so that a narrowing old lane never squeezes the body.
-        for i in 0..n {
-            let a = &self.actors[i];
-            if !a.alive {
-                continue;
-            }
-            let Some(mut lc) = a.lane_change else {
-                continue;
-            };
-            let mut gd = a.d_m + lc.from_offset_m;
-            while lc.tracking && gd >= self.map.lane(lc.from).length_m {
-                let fl = self.map.lane(lc.from);
-                if lc.ghost {
-                    self.ghosts[lc.from.index()].retain(|&j| j != i as u32);
-                }
-                if fl.next.len() == 1 && fl.junction.is_none() {
-                    let nx = fl.next[0];
-                    lc.from_offset_m -= fl.length_m;
-                    gd -= fl.length_m;
-                    lc.from = nx;
-                    if lc.ghost {
-                        self.ghosts[nx.index()].push(i as u32);
-                    }
-                } else {
-                    lc.tracking = false;
-                    lc.ghost = false;
-                }
-            }
-            let a = &self.actors[i];
-            if lc.tracking {
-                let old = self.map.lane(lc.from).at(gd);
-                let new = self.map.lane(a.lane).at(a.d_m);
-                let (dx, dy) = (old.x_m - new.x_m, old.y_m - new.y_m);
-                lc.offset0_m = -dx * new.heading_rad.sin() + dy * new.heading_rad.cos();
-            }
-            let u = lc.progress(a.d_m);
-            let a = &mut self.actors[i];
-            a.lat_m = lc.offset0_m * (1.0 - smootherstep(u));
-            a.lane_change = Some(lc);
-        }
         // Junction paths cleared: released once the rear is past the last zone, or when the
-        // actor no longer heads for the path.
+        // actor no longer heads for the path. (One pass: both touch only actor `i`.)
         for i in 0..n {
+            if self.actors[i].alive && self.actors[i].lane_change.is_some() {
+                self.blend_lane_change(i);
+            }
             if let Some(h) = self.actors[i].hold_prev
                 && !self.still_in_path(i as u32, h)
             {
@@ -2080,6 +2072,45 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Follows a lane change's old lane on and sets the lateral blend from where its centre
+    /// is now (see `integrate`).
+    fn blend_lane_change(&mut self, i: usize) {
+        let a = &self.actors[i];
+        let Some(mut lc) = a.lane_change else {
+            return;
+        };
+        let mut gd = a.d_m + lc.from_offset_m;
+        while lc.tracking && gd >= self.map.lane(lc.from).length_m {
+            let fl = self.map.lane(lc.from);
+            if lc.ghost {
+                self.ghosts[lc.from.index()].retain(|&j| j != i as u32);
+            }
+            if fl.next.len() == 1 && fl.junction.is_none() {
+                let nx = fl.next[0];
+                lc.from_offset_m -= fl.length_m;
+                gd -= fl.length_m;
+                lc.from = nx;
+                if lc.ghost {
+                    self.ghosts[nx.index()].push(i as u32);
+                }
+            } else {
+                lc.tracking = false;
+                lc.ghost = false;
+            }
+        }
+        let a = &self.actors[i];
+        if lc.tracking {
+            let old = self.map.lane(lc.from).at(gd);
+            let new = self.map.lane(a.lane).at(a.d_m);
+            let (dx, dy) = (old.x_m - new.x_m, old.y_m - new.y_m);
+            lc.offset0_m = -dx * new.heading_rad.sin() + dy * new.heading_rad.cos();
+        }
+        let u = lc.progress(a.d_m);
+        let a = &mut self.actors[i];
+        a.lat_m = lc.offset0_m * (1.0 - smootherstep(u));
+        a.lane_change = Some(lc);
     }
 
     /// Moves actor `i` into the next lane(s) of its plan once it passes its lane's end.
@@ -2266,17 +2297,21 @@ impl World {
 
     // ----- poses ------------------------------------------------------------------------
 
+    /// Derives every vehicle's pose and lights, and counts vehicles per class (the same pass).
     fn update_poses(&mut self) {
         let headlights = self.headlights;
         self.side_poses(headlights);
+        let mut count = [0u32; 3];
         for i in 0..self.actors.len() {
             if !self.actors[i].alive {
                 continue;
             }
             let need_dir = self.actors[i].need_lc;
-            let turn_ahead = self.turn_ahead(i as u32);
             let a = &self.actors[i];
             let lane = self.map.lane(a.lane);
+            if lane.junction.is_none() {
+                count[class_index(lane.class)] += 1;
+            }
             let p = lane.at(a.d_m);
             let (mut slope, mut lat_curv) = (0.0, 0.0);
             if let Some(lc) = a.lane_change {
@@ -2336,7 +2371,7 @@ impl World {
             let t_sign = if lane.forward { 1.0 } else { -1.0 };
             let mut fl = if a.ego { flags::EGO } else { 0 };
             let lc_dir = a.lane_change.map(|lc| lc.offset0_m < 0.0);
-            match lc_dir.or(need_dir).or(turn_ahead) {
+            match lc_dir.or(need_dir).or_else(|| self.turn_ahead(i as u32)) {
                 Some(true) => fl |= flags::INDICATOR_LEFT,
                 Some(false) => fl |= flags::INDICATOR_RIGHT,
                 None => {}
@@ -2368,6 +2403,7 @@ impl World {
             a.pose = pose;
             a.flags = fl;
         }
+        self.density.count = count;
     }
 
     /// Indicator for the turn at the next junction within 50 m: `Some(true)` left.
