@@ -47,7 +47,8 @@ enum Command {
         #[arg(long)]
         lane_samples: bool,
     },
-    /// Roll the world forward: writes trajectories.rwtraj (every actor at every step),
+    /// Roll the world forward: writes trajectories.rwtraj (every moving actor at every step,
+    /// parked cars once),
     /// summary.ron (counts, speeds, densities, invariant checks), road.xodr and sim.gif (an
     /// animated top-down view following the ego).
     Sim {
@@ -251,7 +252,7 @@ fn simulate(
     let mut parked = std::collections::BTreeSet::new();
     let mut most = 0;
     for k in 0..rec.frames() {
-        let f = rec.frame(k);
+        let f: Vec<_> = rec.frame_all(k).collect();
         most = most.max(f.len());
         for smp in f {
             if smp.flags & roadworld_sim::flags::PARKED != 0 {

@@ -58,6 +58,14 @@ fn body(s: &Sample, length: f64, width: f64, grow: f64) -> [Point2; 4] {
 
 fn draw_actor(cv: &mut Canvas, s: &Sample, kind: ActorKind, length: f64, width: f64, blink: bool) {
     let ego = s.flags & flags::EGO != 0;
+    if kind == ActorKind::Pedestrian {
+        // Half a metre across is a speck at preview scales: at least 5 px, outlined.
+        let c = Point2::new(s.x_m as f64, s.y_m as f64);
+        let r = (0.5 * length).max(2.5 / cv.scale);
+        cv.disc(c, r + 0.8 / cv.scale, [255, 255, 255, 255]);
+        cv.disc(c, r, kind_color(kind));
+        return;
+    }
     if ego {
         cv.fill(&body(s, length, width, 0.6), [0, 0, 0, 255]);
         cv.fill(&body(s, length, width, 0.0), [255, 110, 20, 255]);
@@ -126,7 +134,7 @@ pub fn render_gif(
             Point2::new(s.x_m as f64, s.y_m as f64)
         });
         for (n, k) in (0..rec.frames()).step_by(every).enumerate() {
-            let f = rec.frame(k);
+            let f: Vec<&Sample> = rec.frame_all(k).collect();
             if let Some(e) = f.iter().find(|s| s.flags & flags::EGO != 0) {
                 centre = Point2::new(e.x_m as f64, e.y_m as f64);
             }

@@ -87,8 +87,11 @@ pub fn collisions(rec: &Recording) -> Vec<Violation> {
     let cell = 14.0_f32;
     // Lookup only; nothing iterates the map.
     let mut grid: FxHashMap<(i32, i32), Vec<usize>> = FxHashMap::default();
+    let mut f: Vec<Sample> = Vec::new();
     for k in 0..rec.frames() {
-        let f = rec.frame(k);
+        // Parked cars too: they can be hit.
+        f.clear();
+        f.extend(rec.frame_all(k).copied());
         grid.clear();
         for (i, s) in f.iter().enumerate() {
             let key = ((s.x_m / cell).floor() as i32, (s.y_m / cell).floor() as i32);
@@ -387,7 +390,7 @@ pub fn density(trace: &DensityTrace, tolerance: f64) -> Vec<Violation> {
             actor: 0,
             other: None,
             detail: format!(
-                "total count {:+.0}% off its target at {:.0} s",
+                "total count {:.0}% off its target at {:.0} s",
                 100.0 * trace.worst_total_deviation,
                 trace.worst_total_at_s
             ),

@@ -1,9 +1,10 @@
 //! Recorded trajectories: per actor per step its pose, motion, lane and lights, in a compact
-//! binary form (`.rwtraj`, little-endian, 42 bytes per sample).
+//! binary form (`.rwtraj`, little-endian, 42 bytes per sample). Actors that never move
+//! (parked cars) are stored once, not every step.
 
 use crate::ActorId;
 use crate::lanes::LaneMap;
-use crate::world::World;
+use crate::world::{ActorPose, World};
 use roadworld_road::LaneRef;
 use roadworld_spec::ActorKind;
 
@@ -51,10 +52,14 @@ pub struct Recording {
     pub lanes: Vec<LaneRef>,
     /// Start of each frame in `samples`, plus the end.
     pub frame_starts: Vec<u32>,
+    /// Samples of the moving actors, frame by frame.
     pub samples: Vec<Sample>,
+    /// Actors that never move (parked cars): one sample each, standing for every frame from
+    /// the actor's first to its last; not repeated in `samples`.
+    pub statics: Vec<Sample>,
 }
 
-const MAGIC: &[u8; 8] = b"RWTRAJ\0\x01";
+const MAGIC: &[u8; 8] = b"RWTRAJ\0\x02";
 
 impl Recording {
     /// Number of frames.
@@ -62,7 +67,7 @@ impl Recording {
         self.frame_starts.len().saturating_sub(1)
     }
 
-    /// The samples of frame `k`, in actor order.
+    /// The samples of the moving actors in frame `k`, in actor order.
     pub fn frame(&self, k: usize) -> &[Sample] {
         let (a, b) = (
             self.frame_starts[k] as usize,
@@ -71,9 +76,24 @@ impl Recording {
         &self.samples[a..b]
     }
 
-    /// The binary form: magic, step, lane table, actor table, frames.
+    /// The static actors present in frame `k`.
+    pub fn statics_at(&self, k: usize) -> impl Iterator<Item = &Sample> {
+        self.statics.iter().filter(move |s| {
+            let a = &self.actors[s.actor as usize];
+            a.first_frame as usize <= k && (a.last_frame == u32::MAX || k <= a.last_frame as usize)
+        })
+    }
+
+    /// Every actor present in frame `k`: the moving ones, then the static ones.
+    pub fn frame_all(&self, k: usize) -> impl Iterator<Item = &Sample> {
+        self.frame(k).iter().chain(self.statics_at(k))
+    }
+
+    /// The binary form: magic, step, lane table, actor table, static actors, frames.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 + self.samples.len() * 42 + self.actors.len() * 32);
+        let mut out = Vec::with_capacity(
+            64 + (self.samples.len() + self.statics.len()) * 42 + self.actors.len() * 32,
+        );
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.step_s.to_le_bytes());
         out.extend_from_slice(&(self.lanes.len() as u32).to_le_bytes());
@@ -98,26 +118,16 @@ impl Recording {
             out.extend_from_slice(&a.first_frame.to_le_bytes());
             out.extend_from_slice(&a.last_frame.to_le_bytes());
         }
+        out.extend_from_slice(&(self.statics.len() as u32).to_le_bytes());
+        for s in &self.statics {
+            write_sample(&mut out, s);
+        }
         out.extend_from_slice(&(self.frames() as u32).to_le_bytes());
         for k in 0..self.frames() {
             let f = self.frame(k);
             out.extend_from_slice(&(f.len() as u32).to_le_bytes());
             for s in f {
-                out.extend_from_slice(&s.actor.to_le_bytes());
-                for v in [
-                    s.x_m,
-                    s.y_m,
-                    s.z_m,
-                    s.heading_rad,
-                    s.speed_mps,
-                    s.accel_mps2,
-                    s.s_m,
-                    s.t_m,
-                ] {
-                    out.extend_from_slice(&v.to_le_bytes());
-                }
-                out.extend_from_slice(&s.lane.to_le_bytes());
-                out.extend_from_slice(&s.flags.to_le_bytes());
+                write_sample(&mut out, s);
             }
         }
         out
@@ -156,6 +166,15 @@ impl Recording {
                 last_frame: r.u32()?,
             });
         }
+        let ns = r.u32()? as usize;
+        let mut statics = Vec::with_capacity(ns.min(1 << 20));
+        for _ in 0..ns {
+            let s = r.sample()?;
+            if s.actor as usize >= actors.len() {
+                return None;
+            }
+            statics.push(s);
+        }
         let nf = r.u32()? as usize;
         let mut frame_starts = Vec::with_capacity(nf.min(1 << 24) + 1);
         let mut samples = Vec::new();
@@ -163,19 +182,7 @@ impl Recording {
         for _ in 0..nf {
             let n = r.u32()? as usize;
             for _ in 0..n {
-                samples.push(Sample {
-                    actor: r.u32()?,
-                    x_m: r.f32()?,
-                    y_m: r.f32()?,
-                    z_m: r.f32()?,
-                    heading_rad: r.f32()?,
-                    speed_mps: r.f32()?,
-                    accel_mps2: r.f32()?,
-                    s_m: r.f32()?,
-                    t_m: r.f32()?,
-                    lane: r.u32()?,
-                    flags: u16::from_le_bytes(r.take(2)?.try_into().ok()?),
-                });
+                samples.push(r.sample()?);
             }
             frame_starts.push(samples.len() as u32);
         }
@@ -185,7 +192,43 @@ impl Recording {
             lanes,
             frame_starts,
             samples,
+            statics,
         })
+    }
+}
+
+fn write_sample(out: &mut Vec<u8>, s: &Sample) {
+    out.extend_from_slice(&s.actor.to_le_bytes());
+    for v in [
+        s.x_m,
+        s.y_m,
+        s.z_m,
+        s.heading_rad,
+        s.speed_mps,
+        s.accel_mps2,
+        s.s_m,
+        s.t_m,
+    ] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&s.lane.to_le_bytes());
+    out.extend_from_slice(&s.flags.to_le_bytes());
+}
+
+/// A sample of an actor at `p` (flags left empty).
+fn sample_of(actor: u32, p: &ActorPose, speed_mps: f64, accel_mps2: f64, lane: u32) -> Sample {
+    Sample {
+        actor,
+        x_m: p.x_m as f32,
+        y_m: p.y_m as f32,
+        z_m: p.z_m as f32,
+        heading_rad: p.heading_rad as f32,
+        speed_mps: speed_mps as f32,
+        accel_mps2: accel_mps2 as f32,
+        s_m: p.s_m as f32,
+        t_m: p.t_m as f32,
+        lane,
+        flags: 0,
     }
 }
 
@@ -206,6 +249,21 @@ impl<'a> Reader<'a> {
     fn f32(&mut self) -> Option<f32> {
         Some(f32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
+    fn sample(&mut self) -> Option<Sample> {
+        Some(Sample {
+            actor: self.u32()?,
+            x_m: self.f32()?,
+            y_m: self.f32()?,
+            z_m: self.f32()?,
+            heading_rad: self.f32()?,
+            speed_mps: self.f32()?,
+            accel_mps2: self.f32()?,
+            s_m: self.f32()?,
+            t_m: self.f32()?,
+            lane: self.u32()?,
+            flags: u16::from_le_bytes(self.take(2)?.try_into().ok()?),
+        })
+    }
 }
 
 /// Collects a recording while the world runs.
@@ -215,6 +273,8 @@ pub(crate) struct Recorder {
     /// Recording index of each vehicle and each walker (in the world's order).
     vehicles: Vec<u32>,
     walkers: Vec<u32>,
+    /// Whether each walker's static sample is recorded (parked cars).
+    walker_static: Vec<bool>,
 }
 
 impl Recorder {
@@ -231,9 +291,11 @@ impl Recorder {
                     .collect(),
                 frame_starts: vec![0],
                 samples: Vec::new(),
+                statics: Vec::new(),
             },
             vehicles: Vec::new(),
             walkers: Vec::new(),
+            walker_static: Vec::new(),
         }
     }
 
@@ -262,45 +324,48 @@ impl Recorder {
             let a = &w.walkers[self.walkers.len()];
             let r = self.add_actor(a.id, &a.body, false, a.alive);
             self.walkers.push(r);
+            self.walker_static.push(false);
         }
         self.rec.samples.reserve(w.actors.len() + w.walkers.len());
         for (k, a) in w.actors.iter().enumerate() {
-            if !a.alive {
-                continue;
+            if a.alive {
+                let s = sample_of(
+                    self.vehicles[k],
+                    &a.pose,
+                    a.speed_mps,
+                    a.accel_mps2,
+                    a.lane.0,
+                );
+                self.rec.samples.push(Sample {
+                    flags: a.flags,
+                    ..s
+                });
             }
-            let p = &a.pose;
-            self.rec.samples.push(Sample {
-                actor: self.vehicles[k],
-                x_m: p.x_m as f32,
-                y_m: p.y_m as f32,
-                z_m: p.z_m as f32,
-                heading_rad: p.heading_rad as f32,
-                speed_mps: a.speed_mps as f32,
-                accel_mps2: a.accel_mps2 as f32,
-                s_m: p.s_m as f32,
-                t_m: p.t_m as f32,
-                lane: a.lane.0,
-                flags: a.flags,
-            });
         }
         for (k, a) in w.walkers.iter().enumerate() {
             if !a.alive {
                 continue;
             }
-            let p = &a.pose;
-            self.rec.samples.push(Sample {
-                actor: self.walkers[k],
-                x_m: p.x_m as f32,
-                y_m: p.y_m as f32,
-                z_m: p.z_m as f32,
-                heading_rad: p.heading_rad as f32,
-                speed_mps: a.speed_mps as f32,
-                accel_mps2: a.accel_mps2 as f32,
-                s_m: p.s_m as f32,
-                t_m: p.t_m as f32,
-                lane: a.rec_lane,
+            let s = sample_of(
+                self.walkers[k],
+                &a.pose,
+                a.speed_mps,
+                a.accel_mps2,
+                a.rec_lane,
+            );
+            let s = Sample {
                 flags: a.flags,
-            });
+                ..s
+            };
+            if a.flags & crate::flags::PARKED != 0 {
+                // Stands where it was placed for good: once, in the static table.
+                if !self.walker_static[k] {
+                    self.walker_static[k] = true;
+                    self.rec.statics.push(s);
+                }
+            } else {
+                self.rec.samples.push(s);
+            }
         }
         self.rec.frame_starts.push(self.rec.samples.len() as u32);
     }

@@ -1853,22 +1853,19 @@ impl World {
             return f64::MAX;
         }
         let mut dist = lane.length_m - a.d_m - 0.5 * a.body.length_m;
-        let mut last = lane;
-        if last.next.is_empty() && !last.exit {
-            return last.usable_to_for(a.body.width_m + 0.8) - a.d_m - 0.5 * a.body.length_m;
+        if lane.next.is_empty() && !lane.exit {
+            return lane.usable_to_for(a.body.width_m + 0.8) - a.d_m - 0.5 * a.body.length_m;
         }
         for &l in &a.plan {
             let ll = self.map.lane(l);
             if ll.junction.is_some() {
                 return f64::MAX;
             }
-            last = ll;
             if ll.next.is_empty() && !ll.exit {
                 return dist + ll.usable_to_for(a.body.width_m + 0.8);
             }
             dist += ll.length_m;
         }
-        let _ = last;
         f64::MAX
     }
 

@@ -56,14 +56,27 @@ fn pedestrians_cross_at_zebras_cyclists_ride_and_parked_cars_stand_without_a_vio
         "{crossing_samples} samples of pedestrians crossing"
     );
 
-    // Parked cars never move and say so.
-    let mut parked = 0;
-    for s in rec.samples.iter().filter(|s| s.flags & flags::PARKED != 0) {
-        parked += 1;
+    // Parked cars never move and say so: recorded once each, in the static table, and
+    // present in every frame of their life.
+    assert!(
+        !rec.samples.iter().any(|s| s.flags & flags::PARKED != 0),
+        "parked cars recorded every step"
+    );
+    assert!(rec.statics.len() > 20, "{} parked cars", rec.statics.len());
+    for s in &rec.statics {
+        assert_eq!(s.flags & flags::PARKED, flags::PARKED);
         assert_eq!(s.speed_mps, 0.0);
         assert_eq!(rec.actors[s.actor as usize].kind, ActorKind::Car);
     }
-    assert!(parked > 0, "no parked cars recorded");
+    for k in [0, rec.frames() / 2, rec.frames() - 1] {
+        assert_eq!(rec.statics_at(k).count(), rec.statics.len(), "frame {k}");
+        assert_eq!(
+            rec.frame_all(k).count(),
+            rec.frame(k).len() + rec.statics.len()
+        );
+    }
+    let back = roadworld_sim::Recording::from_bytes(&rec.to_bytes()).expect("read back");
+    assert_eq!(back, rec);
 
     // Motorcycles ride with their lights on, by day too.
     let moto: Vec<_> = rec

@@ -62,13 +62,20 @@ pub struct SidePath {
 }
 
 impl SidePath {
-    fn at(&self, d: f64) -> SidePoint {
+    /// The two samples around `x` along the path by `key` (distance or road `s`, both
+    /// increasing), and the weight of the second.
+    fn span(&self, x: f64, key: impl Fn(&SidePoint) -> f64) -> (&SidePoint, &SidePoint, f64) {
         let k = self
             .points
-            .partition_point(|p| p.d_m <= d)
+            .partition_point(|p| key(p) <= x)
             .clamp(1, self.points.len() - 1);
         let (a, b) = (&self.points[k - 1], &self.points[k]);
-        let u = ((d - a.d_m) / (b.d_m - a.d_m).max(1e-9)).clamp(0.0, 1.0);
+        let u = ((x - key(a)) / (key(b) - key(a)).max(1e-9)).clamp(0.0, 1.0);
+        (a, b, u)
+    }
+
+    fn at(&self, d: f64) -> SidePoint {
+        let (a, b, u) = self.span(d, |p| p.d_m);
         SidePoint {
             d_m: d,
             s_m: a.s_m + u * (b.s_m - a.s_m),
@@ -80,12 +87,7 @@ impl SidePath {
 
     /// Path distance at road position `s`.
     fn d_at_s(&self, s: f64) -> f64 {
-        let k = self
-            .points
-            .partition_point(|p| p.s_m <= s)
-            .clamp(1, self.points.len() - 1);
-        let (a, b) = (&self.points[k - 1], &self.points[k]);
-        let u = ((s - a.s_m) / (b.s_m - a.s_m).max(1e-9)).clamp(0.0, 1.0);
+        let (a, b, u) = self.span(s, |p| p.s_m);
         a.d_m + u * (b.d_m - a.d_m)
     }
 
