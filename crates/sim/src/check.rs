@@ -158,17 +158,7 @@ pub fn limits(rec: &Recording) -> Vec<Violation> {
                 other: None,
                 detail,
             };
-            let fields = [
-                s.x_m,
-                s.y_m,
-                s.z_m,
-                s.heading_rad,
-                s.speed_mps,
-                s.accel_mps2,
-                s.s_m,
-                s.t_m,
-            ];
-            if fields.iter().any(|x| !x.is_finite()) {
+            if s.floats().iter().any(|x| !x.is_finite()) {
                 out.push(v(ViolationKind::NotFinite, format!("{s:?}")));
                 continue;
             }

@@ -28,6 +28,22 @@ pub struct Sample {
     pub flags: u16,
 }
 
+impl Sample {
+    /// The float fields, in file order: x, y, z, heading, speed, acceleration, s, t.
+    pub fn floats(&self) -> [f32; 8] {
+        [
+            self.x_m,
+            self.y_m,
+            self.z_m,
+            self.heading_rad,
+            self.speed_mps,
+            self.accel_mps2,
+            self.s_m,
+            self.t_m,
+        ]
+    }
+}
+
 /// An actor of a recording.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ActorRecord {
@@ -199,16 +215,7 @@ impl Recording {
 
 fn write_sample(out: &mut Vec<u8>, s: &Sample) {
     out.extend_from_slice(&s.actor.to_le_bytes());
-    for v in [
-        s.x_m,
-        s.y_m,
-        s.z_m,
-        s.heading_rad,
-        s.speed_mps,
-        s.accel_mps2,
-        s.s_m,
-        s.t_m,
-    ] {
+    for v in s.floats() {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out.extend_from_slice(&s.lane.to_le_bytes());
