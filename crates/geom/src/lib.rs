@@ -13,10 +13,12 @@
 
 #![forbid(unsafe_code)]
 
+mod obb;
 mod poly;
 mod refline;
 mod segment;
 
+pub use obb::Obb;
 pub use poly::{CubicProfile, Poly3};
 pub use refline::{Projection, ReferenceLine, ReferenceLineBuilder};
 pub use segment::{PRange, Segment, SegmentKind};

@@ -6,6 +6,7 @@ use crate::flags;
 use crate::kinds::kind_info;
 use crate::record::{Recording, Sample};
 use crate::world::DensityTrace;
+use roadworld_geom::Obb;
 use roadworld_road::query::SpatialIndex;
 use roadworld_road::{LaneType, Network, RoadId};
 use rustc_hash::FxHashMap;
@@ -50,34 +51,14 @@ impl fmt::Display for Violation {
     }
 }
 
-fn corners(s: &Sample, length: f32, width: f32) -> [(f64, f64); 4] {
-    let (sin, cos) = (s.heading_rad as f64).sin_cos();
-    let (hl, hw) = (0.5 * length as f64, 0.5 * width as f64);
-    let (x, y) = (s.x_m as f64, s.y_m as f64);
-    [(hl, hw), (-hl, hw), (-hl, -hw), (hl, -hw)]
-        .map(|(u, v)| (x + u * cos - v * sin, y + u * sin + v * cos))
-}
-
-/// Separating-axis test of two rectangles given by their corners.
-fn overlap(a: &[(f64, f64); 4], b: &[(f64, f64); 4]) -> bool {
-    for poly in [a, b] {
-        for k in 0..2 {
-            let (p, q) = (poly[k], poly[k + 1]);
-            let axis = (q.1 - p.1, -(q.0 - p.0));
-            let proj = |c: &[(f64, f64); 4]| {
-                c.iter().fold((f64::MAX, f64::MIN), |(lo, hi), v| {
-                    let d = v.0 * axis.0 + v.1 * axis.1;
-                    (lo.min(d), hi.max(d))
-                })
-            };
-            let (a0, a1) = proj(a);
-            let (b0, b1) = proj(b);
-            if a1 <= b0 || b1 <= a0 {
-                return false;
-            }
-        }
-    }
-    true
+fn body(s: &Sample, length: f32, width: f32) -> Obb {
+    Obb::new(
+        s.x_m as f64,
+        s.y_m as f64,
+        s.heading_rad as f64,
+        length as f64,
+        width as f64,
+    )
 }
 
 /// Overlapping bodies (oriented boxes; actors more than 2.5 m apart in height pass over or
@@ -99,7 +80,7 @@ pub fn collisions(rec: &Recording) -> Vec<Violation> {
         }
         for (i, s) in f.iter().enumerate() {
             let a = &rec.actors[s.actor as usize];
-            let ca = corners(s, a.length_m, a.width_m);
+            let ca = body(s, a.length_m, a.width_m);
             let key = ((s.x_m / cell).floor() as i32, (s.y_m / cell).floor() as i32);
             for dx in -1..=1 {
                 for dy in -1..=1 {
@@ -119,7 +100,7 @@ pub fn collisions(rec: &Recording) -> Vec<Violation> {
                         if (t.x_m - s.x_m).abs() > reach || (t.y_m - s.y_m).abs() > reach {
                             continue;
                         }
-                        if overlap(&ca, &corners(t, b.length_m, b.width_m)) {
+                        if ca.overlaps(&body(t, b.length_m, b.width_m)) {
                             out.push(Violation {
                                 kind: ViolationKind::Collision,
                                 frame: k as u32,
@@ -466,29 +447,6 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn separating_axes_find_overlap_and_clearance() {
-        let s = |x: f32, y: f32, h: f32| Sample {
-            actor: 0,
-            x_m: x,
-            y_m: y,
-            z_m: 0.0,
-            heading_rad: h,
-            speed_mps: 0.0,
-            accel_mps2: 0.0,
-            s_m: 0.0,
-            t_m: 0.0,
-            lane: 0,
-            flags: 0,
-        };
-        let a = corners(&s(0.0, 0.0, 0.0), 4.0, 2.0);
-        assert!(overlap(&a, &corners(&s(3.9, 0.0, 0.0), 4.0, 2.0)));
-        assert!(!overlap(&a, &corners(&s(4.1, 0.0, 0.0), 4.0, 2.0)));
-        // Rotated 45 degrees: the corner reaches 1.414 m.
-        assert!(overlap(&a, &corners(&s(3.3, 0.0, 0.785), 2.0, 2.0)));
-        assert!(!overlap(&a, &corners(&s(3.5, 0.0, 0.785), 2.0, 2.0)));
-    }
 
     #[test]
     fn density_flags_a_drifting_total_and_a_starved_class() {
