@@ -233,7 +233,7 @@ pub struct World {
     pub step: u64,
     seed: u64,
     spawn_rng: ChaCha8Rng,
-    driver_dist: DriverDist,
+    driver_dist: std::sync::Arc<DriverDist>,
     mix: Vec<(ActorKind, f64)>,
     pub density: Density,
     pub density_trace: DensityTrace,
@@ -257,15 +257,11 @@ pub struct World {
     bike_per_km: f64,
     /// Whether vehicles drive with their headlights on (night, fog); motorcycles always do.
     pub headlights: bool,
+    /// Time of day, weather and friction, drawn from the seed.
+    pub environment: roadworld_spec::Environment,
 }
 
-/// Mixes a seed with a stream label (SplitMix64 finaliser).
-pub fn stream_seed(seed: u64, label: u64) -> u64 {
-    let mut z = seed ^ label.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use roadworld_spec::stream_seed;
 
 fn draw_driver(d: &DriverDist, rng: &mut ChaCha8Rng) -> DriverParams {
     DriverParams {
@@ -308,6 +304,10 @@ impl Driver for DefaultDriver {
 impl World {
     /// Builds the world of `spec` on `net` and places the initial traffic.
     pub fn new(net: Network, spec: &ScenarioSpec, seed: u64) -> Result<Self, SimError> {
+        if !spec.events.is_empty() {
+            return Err(SimError::EventsNotInjected(spec.events.len()));
+        }
+        let environment = roadworld_spec::draw_environment(spec, seed);
         let map = LaneMap::new(&net);
         let n = map.lanes.len();
         let mix: Vec<(ActorKind, f64)> = spec
@@ -337,7 +337,8 @@ impl World {
             crossing_busy: vec![0; n_crossings],
             ped_per_km: spec.traffic.pedestrians_per_km,
             bike_per_km: spec.traffic.cyclists_per_km,
-            headlights: false,
+            headlights: environment.headlights(),
+            environment,
             lights: vec![LightState::Red; net.controllers.len()],
             net,
             map,
@@ -351,7 +352,7 @@ impl World {
             step: 0,
             seed,
             spawn_rng: ChaCha8Rng::seed_from_u64(stream_seed(seed, 0x5BA7)),
-            driver_dist: spec.traffic.driver,
+            driver_dist: std::sync::Arc::new(spec.traffic.driver.clone()),
             mix,
             density: Density {
                 count: [0; 3],
@@ -570,7 +571,7 @@ impl World {
                 let near_ego = ego_lane == Some(here) && (d - ego_d).abs() < 40.0;
                 if !near_ego {
                     let kind = self.pick_kind();
-                    let dist = self.driver_dist;
+                    let dist = std::sync::Arc::clone(&self.driver_dist);
                     let idx = self.new_actor(kind, here, d, false, &dist);
                     let a = &self.actors[idx as usize];
                     let lane = self.map.lane(here);
@@ -2258,7 +2259,7 @@ impl World {
                     continue;
                 }
             }
-            let dist = self.driver_dist;
+            let dist = std::sync::Arc::clone(&self.driver_dist);
             let idx = self.new_actor(kind, lane, 0.5 * len, false, &dist);
             let a = &mut self.actors[idx as usize];
             a.d_m = 0.5 * a.body.length_m;

@@ -144,6 +144,17 @@ pub(crate) fn locate(text: &str, path: &str) -> (usize, usize) {
             Some(p) => (&part[..p], &part[p..]),
             None => (part, ""),
         };
+        if name.starts_with(|ch: char| ch.is_ascii_uppercase()) {
+            // An enum variant (`kind.CutIn.gap_m`): the value is the variant itself.
+            let at = c.i;
+            c.skip_ws();
+            let same = c.ident() == name.as_bytes();
+            c.i = at;
+            if !same {
+                break;
+            }
+            continue;
+        }
         if !c.enter_field(name) {
             break;
         }

@@ -7,7 +7,7 @@ use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// A distribution of a real parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Dist {
     /// Always this value.
     Fixed(f64),
@@ -20,12 +20,71 @@ pub enum Dist {
         min: f64,
         max: f64,
     },
+    /// One of a few values, each with a relative weight.
+    Choice(Vec<Weighted<f64>>),
+}
+
+/// A value with a relative weight, for weighted choices.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weighted<T> {
+    pub value: T,
+    pub weight: f64,
+}
+
+/// Most options a weighted choice may have.
+pub const MAX_CHOICES: usize = 64;
+
+/// Picks one entry of a weighted list (the weights are checked to sum to > 0).
+pub fn choose<'a, T, R: Rng + ?Sized>(options: &'a [Weighted<T>], rng: &mut R) -> &'a T {
+    let total: f64 = options.iter().map(|o| o.weight).sum();
+    let mut u = if total > 0.0 {
+        rng.random_range(0.0..total)
+    } else {
+        0.0
+    };
+    for o in options {
+        if u < o.weight {
+            return &o.value;
+        }
+        u -= o.weight;
+    }
+    &options
+        .iter()
+        .rev()
+        .find(|o| o.weight > 0.0)
+        .or(options.last())
+        .expect("a checked choice has options")
+        .value
+}
+
+/// Checks the weights of a weighted list; the error is `(field path, message)`.
+pub fn check_weights<T>(options: &[Weighted<T>], path: &str) -> Result<(), (String, String)> {
+    if options.is_empty() || options.len() > MAX_CHOICES {
+        return Err((
+            path.to_string(),
+            format!("needs 1 to {MAX_CHOICES} options, got {}", options.len()),
+        ));
+    }
+    for (i, o) in options.iter().enumerate() {
+        if !(o.weight.is_finite() && (0.0..=1e6).contains(&o.weight)) {
+            return Err((
+                format!("{path}[{i}].weight"),
+                format!("must be in [0, 1000000], got {}", o.weight),
+            ));
+        }
+    }
+    if options.iter().map(|o| o.weight).sum::<f64>() <= 0.0 {
+        return Err((path.to_string(), "at least one weight must be > 0".into()));
+    }
+    Ok(())
 }
 
 impl Dist {
     /// One draw.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match *self {
+            Dist::Choice(ref options) => *choose(options, rng),
             Dist::Fixed(v) => v,
             Dist::Uniform { min, max } => {
                 if max > min {
@@ -47,6 +106,12 @@ impl Dist {
     /// The smallest and largest value a draw can take.
     pub fn bounds(&self) -> (f64, f64) {
         match *self {
+            Dist::Choice(ref options) => options
+                .iter()
+                .filter(|o| o.weight > 0.0)
+                .fold((f64::MAX, f64::MIN), |(lo, hi), o| {
+                    (lo.min(o.value), hi.max(o.value))
+                }),
             Dist::Fixed(v) => (v, v),
             Dist::Uniform { min, max } | Dist::Normal { min, max, .. } => (min, max),
         }
@@ -55,6 +120,10 @@ impl Dist {
     /// The mean of a draw (for a clamped normal, the unclamped mean).
     pub fn mean(&self) -> f64 {
         match *self {
+            Dist::Choice(ref options) => {
+                let w: f64 = options.iter().map(|o| o.weight).sum();
+                options.iter().map(|o| o.value * o.weight).sum::<f64>() / w.max(f64::MIN_POSITIVE)
+            }
             Dist::Fixed(v) => v,
             Dist::Uniform { min, max } => 0.5 * (min + max),
             Dist::Normal { mean, .. } => mean,
@@ -78,6 +147,14 @@ impl Dist {
             }
         };
         match *self {
+            Dist::Choice(ref options) => {
+                check_weights(options, path)?;
+                for (i, o) in options.iter().enumerate() {
+                    in_range(&format!("[{i}].value"), o.value)
+                        .map_err(|(p, m)| (p.replacen(".[", "[", 1), m))?;
+                }
+                Ok(())
+            }
             Dist::Fixed(v) => in_range("", v),
             Dist::Uniform { min, max } => {
                 in_range("min", min)?;
@@ -186,7 +263,7 @@ pub struct PerClass {
 }
 
 /// How drivers drive: one draw per actor.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DriverDist {
     /// Desired speed as a multiple of the speed limit.
