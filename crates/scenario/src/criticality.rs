@@ -1,0 +1,678 @@
+//! Criticality measures between the ego and other road users, on recorded trajectories.
+//!
+//! Definitions (footprints are oriented boxes; "velocity" is speed along the heading):
+//! - **TTC, constant velocity**: both keep their velocity vectors; the first time their boxes
+//!   touch (a ray cast against the Minkowski difference, exact), within [`HORIZON_S`].
+//! - **TTC, path-based**: both keep their speeds but follow the paths they actually drove
+//!   (their recorded positions from that instant on, straight on past the end); the first
+//!   time the boxes overlap, stepped every [`PATH_STEP_S`].
+//! - **Time headway**: for another road user ahead in the ego's corridor (its box overlaps the
+//!   ego's width, heading within 60 degrees), bumper-to-bumper gap over the ego's speed.
+//! - **PET** (post-encroachment time): the ground both boxes cover during the window is
+//!   gridded ([`PET_CELL_M`]); per shared cell, the time from the first user leaving it to the
+//!   second entering; the least over cells (0 when they were there at once).
+//! - **DRAC** (deceleration rate to avoid a crash): the closing speed over twice the constant
+//!   velocity TTC, i.e. `dv^2 / (2 gap)` when following; the largest over time.
+//! - **Required deceleration**: the least constant deceleration of the ego that avoids
+//!   contact while the other keeps its acceleration (both stop at standstill, nobody
+//!   reverses), found by bisection on stepped motion; evaluated where the TTC is below
+//!   [`REQUIRED_DECEL_BELOW_TTC_S`].
+//! - **Distance**: the least distance between the boxes; **collision**: the boxes overlap.
+
+use roadworld_geom::{Obb, Vector2};
+use roadworld_sim::Recording;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// How far ahead time-to-collision looks.
+pub const HORIZON_S: f64 = 10.0;
+/// Time step of the path-based prediction.
+pub const PATH_STEP_S: f64 = 0.05;
+/// Grid cell of the PET conflict areas.
+pub const PET_CELL_M: f64 = 0.25;
+/// Interpolated positions per frame for PET.
+pub const PET_SUBSTEPS: usize = 5;
+/// Required deceleration is computed where the constant-velocity TTC is below this.
+pub const REQUIRED_DECEL_BELOW_TTC_S: f64 = 6.0;
+/// Largest deceleration searched for.
+pub const MAX_DECEL_SEARCHED_MPS2: f64 = 20.0;
+
+/// A road user at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct State {
+    pub x_m: f64,
+    pub y_m: f64,
+    pub heading_rad: f64,
+    pub speed_mps: f64,
+    pub accel_mps2: f64,
+}
+
+impl State {
+    fn velocity(&self) -> Vector2 {
+        let (s, c) = self.heading_rad.sin_cos();
+        Vector2::new(c, s) * self.speed_mps
+    }
+}
+
+/// A road user's footprint and its states, one per frame where it exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    /// Index of the actor in the recording it came from.
+    pub actor: u32,
+    pub length_m: f64,
+    pub width_m: f64,
+    /// Frame of `states[0]`.
+    pub first_frame: usize,
+    pub states: Vec<State>,
+}
+
+impl Track {
+    /// The state at frame `k`, if the actor exists then.
+    pub fn at(&self, k: usize) -> Option<&State> {
+        k.checked_sub(self.first_frame)
+            .and_then(|i| self.states.get(i))
+    }
+
+    fn body(&self, s: &State) -> Obb {
+        Obb::new(s.x_m, s.y_m, s.heading_rad, self.length_m, self.width_m)
+    }
+
+    /// Frames where it exists.
+    pub fn frames(&self) -> Range<usize> {
+        self.first_frame..self.first_frame + self.states.len()
+    }
+}
+
+/// Tracks of the given actors of a recording (one pass over the samples), in the order asked.
+pub fn tracks(rec: &Recording, actors: &[u32]) -> Vec<Track> {
+    let mut slot = BTreeMap::new();
+    let mut out: Vec<Track> = actors
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| {
+            slot.insert(a, i);
+            let r = &rec.actors[a as usize];
+            Track {
+                actor: a,
+                length_m: r.length_m as f64,
+                width_m: r.width_m as f64,
+                first_frame: r.first_frame as usize,
+                states: Vec::new(),
+            }
+        })
+        .collect();
+    for k in 0..rec.frames() {
+        for s in rec.frame_all(k) {
+            if let Some(&i) = slot.get(&s.actor) {
+                let t = &mut out[i];
+                if t.states.is_empty() {
+                    t.first_frame = k;
+                }
+                if t.first_frame + t.states.len() == k {
+                    t.states.push(State {
+                        x_m: s.x_m as f64,
+                        y_m: s.y_m as f64,
+                        heading_rad: s.heading_rad as f64,
+                        speed_mps: s.speed_mps as f64,
+                        accel_mps2: s.accel_mps2 as f64,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Constant-velocity time to collision of two boxes (0 when they overlap).
+pub fn ttc_constant_velocity(a: &Obb, va: Vector2, b: &Obb, vb: Vector2) -> Option<f64> {
+    a.first_contact(b, va - vb, HORIZON_S)
+}
+
+/// Gap and closing speed to `other` if it is ahead in the ego's corridor: its box overlaps
+/// the ego's width, it is in front, heading within 60 degrees of the ego's.
+pub fn leader_gap(
+    ego: &State,
+    ego_dims: [f64; 2],
+    other: &State,
+    dims: [f64; 2],
+) -> Option<(f64, f64)> {
+    let (s, c) = ego.heading_rad.sin_cos();
+    let (dx, dy) = (other.x_m - ego.x_m, other.y_m - ego.y_m);
+    let along = dx * c + dy * s;
+    let across = -dx * s + dy * c;
+    let rel = other.heading_rad - ego.heading_rad;
+    if rel.cos() < 0.5 || along <= 0.0 {
+        return None;
+    }
+    // The other's extent across and along the ego's axis.
+    let (rs, rc) = rel.sin_cos();
+    let half_across = 0.5 * (dims[0] * rs.abs() + dims[1] * rc.abs());
+    let half_along = 0.5 * (dims[0] * rc.abs() + dims[1] * rs.abs());
+    if across.abs() >= 0.5 * ego_dims[1] + half_across {
+        return None;
+    }
+    let gap = along - 0.5 * ego_dims[0] - half_along;
+    let closing = ego.speed_mps - other.speed_mps * rc;
+    Some((gap.max(0.0), closing))
+}
+
+/// Time headway to a leader: gap over the ego's speed (`None` when standing).
+pub fn time_headway(gap_m: f64, ego_speed_mps: f64) -> Option<f64> {
+    (ego_speed_mps > 0.1).then(|| gap_m / ego_speed_mps)
+}
+
+/// Deceleration rate to avoid a crash: closing speed over twice the time to collision.
+pub fn drac(closing_speed_mps: f64, ttc_s: f64) -> f64 {
+    if ttc_s <= 0.0 {
+        f64::INFINITY
+    } else {
+        closing_speed_mps.max(0.0) / (2.0 * ttc_s)
+    }
+}
+
+/// Position and speed after `t` seconds of constant acceleration `a` from speed `v`, stopping
+/// at standstill (no reversing).
+fn travel(v: f64, a: f64, t: f64) -> (f64, f64) {
+    if a < 0.0 && v + a * t < 0.0 {
+        let stop = -v / a;
+        (v * stop + 0.5 * a * stop * stop, 0.0)
+    } else {
+        (v * t + 0.5 * a * t * t, v + a * t)
+    }
+}
+
+/// Whether the ego braking at `decel` (along its heading) touches the other, which keeps its
+/// acceleration along its own heading, within the horizon.
+fn contact_while_braking(
+    ego: &State,
+    ed: [f64; 2],
+    other: &State,
+    od: [f64; 2],
+    decel: f64,
+) -> bool {
+    let (es, ec) = ego.heading_rad.sin_cos();
+    let (os, oc) = other.heading_rad.sin_cos();
+    let steps = (HORIZON_S / PATH_STEP_S) as usize;
+    for k in 0..=steps {
+        let t = k as f64 * PATH_STEP_S;
+        let (de, ve) = travel(ego.speed_mps, -decel, t);
+        let (d_o, _) = travel(other.speed_mps, other.accel_mps2, t);
+        let a = Obb::new(
+            ego.x_m + de * ec,
+            ego.y_m + de * es,
+            ego.heading_rad,
+            ed[0],
+            ed[1],
+        );
+        let b = Obb::new(
+            other.x_m + d_o * oc,
+            other.y_m + d_o * os,
+            other.heading_rad,
+            od[0],
+            od[1],
+        );
+        if a.overlaps(&b) {
+            return true;
+        }
+        // Ego standing and the other moving away or standing too: nothing more happens.
+        if ve == 0.0 && other.speed_mps + other.accel_mps2 * t <= 0.0 {
+            return false;
+        }
+    }
+    false
+}
+
+/// The least constant deceleration of the ego that avoids the other (see the module docs);
+/// `None` when even [`MAX_DECEL_SEARCHED_MPS2`] does not, 0 when no braking is needed.
+pub fn required_deceleration(
+    ego: &State,
+    ed: [f64; 2],
+    other: &State,
+    od: [f64; 2],
+) -> Option<f64> {
+    if !contact_while_braking(ego, ed, other, od, 0.0) {
+        return Some(0.0);
+    }
+    if contact_while_braking(ego, ed, other, od, MAX_DECEL_SEARCHED_MPS2) {
+        return None;
+    }
+    let (mut lo, mut hi) = (0.0, MAX_DECEL_SEARCHED_MPS2);
+    while hi - lo > 0.01 {
+        let mid = 0.5 * (lo + hi);
+        if contact_while_braking(ego, ed, other, od, mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(hi)
+}
+
+/// A path as driven: cumulative arc length over a track's positions from a frame on.
+struct Path<'a> {
+    track: &'a Track,
+    /// Arc length at each state of the track.
+    arc: Vec<f64>,
+}
+
+impl<'a> Path<'a> {
+    fn new(track: &'a Track) -> Self {
+        let mut arc = Vec::with_capacity(track.states.len());
+        let mut acc = 0.0;
+        for (i, s) in track.states.iter().enumerate() {
+            if i > 0 {
+                let p = &track.states[i - 1];
+                acc += (s.x_m - p.x_m).hypot(s.y_m - p.y_m);
+            }
+            arc.push(acc);
+        }
+        Self { track, arc }
+    }
+
+    /// The box at arc length `l` along the path (straight on past its end).
+    fn body_at(&self, l: f64) -> Obb {
+        let st = &self.track.states;
+        let i = self.arc.partition_point(|&a| a <= l).saturating_sub(1);
+        let s = &st[i];
+        if i + 1 < st.len() {
+            let n = &st[i + 1];
+            let seg = self.arc[i + 1] - self.arc[i];
+            let u = if seg > 1e-9 {
+                (l - self.arc[i]) / seg
+            } else {
+                0.0
+            };
+            let heading = if seg > 1e-6 {
+                (n.y_m - s.y_m).atan2(n.x_m - s.x_m)
+            } else {
+                s.heading_rad
+            };
+            return Obb::new(
+                s.x_m + u * (n.x_m - s.x_m),
+                s.y_m + u * (n.y_m - s.y_m),
+                heading,
+                self.track.length_m,
+                self.track.width_m,
+            );
+        }
+        let (sin, cos) = s.heading_rad.sin_cos();
+        let extra = l - self.arc[i];
+        Obb::new(
+            s.x_m + extra * cos,
+            s.y_m + extra * sin,
+            s.heading_rad,
+            self.track.length_m,
+            self.track.width_m,
+        )
+    }
+}
+
+/// Path-based time to collision at frame `k` (see the module docs).
+fn ttc_along_paths(ego: &Path, other: &Path, k: usize) -> Option<f64> {
+    let ie = k - ego.track.first_frame;
+    let io = k - other.track.first_frame;
+    let (ve, vo) = (
+        ego.track.states[ie].speed_mps,
+        other.track.states[io].speed_mps,
+    );
+    let steps = (HORIZON_S / PATH_STEP_S) as usize;
+    (0..=steps).map(|j| j as f64 * PATH_STEP_S).find(|&t| {
+        ego.body_at(ego.arc[ie] + ve * t)
+            .overlaps(&other.body_at(other.arc[io] + vo * t))
+    })
+}
+
+/// Grid cells whose centres a body covers.
+fn covered_cells(t: &Track, s: &State) -> impl Iterator<Item = (i64, i64)> {
+    let c = t.body(s).corners();
+    let (lo_x, hi_x) = c
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.x), h.max(p.x)));
+    let (lo_y, hi_y) = c
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.y), h.max(p.y)));
+    let (sin, cos) = s.heading_rad.sin_cos();
+    let (hl, hw, x, y) = (0.5 * t.length_m, 0.5 * t.width_m, s.x_m, s.y_m);
+    let cell = |v: f64| (v / PET_CELL_M).floor() as i64;
+    (cell(lo_x)..=cell(hi_x)).flat_map(move |i| {
+        (cell(lo_y)..=cell(hi_y)).filter_map(move |j| {
+            let (dx, dy) = (
+                (i as f64 + 0.5) * PET_CELL_M - x,
+                (j as f64 + 0.5) * PET_CELL_M - y,
+            );
+            let inside = (dx * cos + dy * sin).abs() <= hl && (-dx * sin + dy * cos).abs() <= hw;
+            inside.then_some((i, j))
+        })
+    })
+}
+
+/// Post-encroachment time of two tracks over frames `frames` (see the module docs): the
+/// least time and the frame at which the second user entered that cell; `None` when their
+/// paths do not share ground.
+pub fn post_encroachment_time(
+    a: &Track,
+    b: &Track,
+    frames: Range<usize>,
+    step_s: f64,
+) -> Option<(f64, usize)> {
+    // Positions between frames are interpolated, [`PET_SUBSTEPS`] per frame.
+    let occupancy = |t: &Track| {
+        let mut cells: BTreeMap<(i64, i64), (usize, usize)> = BTreeMap::new();
+        for k in frames.clone() {
+            let Some(s0) = t.at(k) else { continue };
+            let next = t.at(k + 1).filter(|_| k + 1 < frames.end);
+            let subs = if next.is_some() { PET_SUBSTEPS } else { 1 };
+            for j in 0..subs {
+                let u = j as f64 / PET_SUBSTEPS as f64;
+                let s = match next {
+                    Some(s1) => State {
+                        x_m: s0.x_m + u * (s1.x_m - s0.x_m),
+                        y_m: s0.y_m + u * (s1.y_m - s0.y_m),
+                        heading_rad: s0.heading_rad
+                            + u * roadworld_geom::normalize_angle(s1.heading_rad - s0.heading_rad),
+                        ..*s0
+                    },
+                    None => *s0,
+                };
+                let tick = k * PET_SUBSTEPS + j;
+                for cell in covered_cells(t, &s) {
+                    let e = cells.entry(cell).or_insert((tick, tick));
+                    e.1 = tick;
+                }
+            }
+        }
+        cells
+    };
+    let (ca, cb) = (occupancy(a), occupancy(b));
+    let mut best: Option<(f64, usize)> = None;
+    for (cell, &(a_in, a_out)) in &ca {
+        let Some(&(b_in, b_out)) = cb.get(cell) else {
+            continue;
+        };
+        // The first leaves between its last tick and the next, the second enters between
+        // the tick before its first and that one: the midpoints are one tick apart less.
+        let (gap_ticks, entered) = if a_out < b_in {
+            (b_in - a_out - 1, b_in)
+        } else if b_out < a_in {
+            (a_in - b_out - 1, a_in)
+        } else {
+            (0, a_in.max(b_in))
+        };
+        let pet = gap_ticks as f64 * step_s / PET_SUBSTEPS as f64;
+        let entered = entered / PET_SUBSTEPS;
+        if best.is_none_or(|(p, f)| (pet, entered) < (p, f)) {
+            best = Some((pet, entered));
+        }
+    }
+    best
+}
+
+/// An extreme value of a measure: the value, when, and against whom.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Extreme {
+    pub value: f64,
+    pub at_s: f64,
+    /// The other road user (index into the recording's actors).
+    pub actor: u32,
+}
+
+/// Criticality of the ego against a set of others over a window of frames.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Criticality {
+    pub min_ttc_s: Option<Extreme>,
+    pub min_ttc_path_s: Option<Extreme>,
+    pub min_thw_s: Option<Extreme>,
+    pub pet_s: Option<Extreme>,
+    pub max_drac_mps2: Option<Extreme>,
+    pub max_required_decel_mps2: Option<Extreme>,
+    pub min_distance_m: Option<Extreme>,
+    /// The first overlap of boxes.
+    pub collision: Option<Extreme>,
+}
+
+fn keep_min(slot: &mut Option<Extreme>, value: f64, at_s: f64, actor: u32) {
+    if slot.is_none_or(|e| value < e.value) {
+        *slot = Some(Extreme { value, at_s, actor });
+    }
+}
+
+fn keep_max(slot: &mut Option<Extreme>, value: f64, at_s: f64, actor: u32) {
+    if slot.is_none_or(|e| value > e.value) {
+        *slot = Some(Extreme { value, at_s, actor });
+    }
+}
+
+/// Every measure of the ego against each of `others` over `frames` (steps of `step_s`).
+pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64) -> Criticality {
+    let mut c = Criticality::default();
+    let ed = [ego.length_m, ego.width_m];
+    let ego_path = Path::new(ego);
+    for other in others {
+        let od = [other.length_m, other.width_m];
+        let other_path = Path::new(other);
+        let mut both = frames.start.max(ego.first_frame).max(other.first_frame)
+            ..frames.end.min(ego.frames().end).min(other.frames().end);
+        if both.is_empty() {
+            both = 0..0;
+        }
+        for k in both.clone() {
+            let (Some(e), Some(o)) = (ego.at(k), other.at(k)) else {
+                continue;
+            };
+            let t = k as f64 * step_s;
+            let (eb, ob) = (ego.body(e), other.body(o));
+            let dist = eb.distance(&ob);
+            keep_min(&mut c.min_distance_m, dist, t, other.actor);
+            if dist == 0.0 && c.collision.is_none() {
+                c.collision = Some(Extreme {
+                    value: 0.0,
+                    at_s: t,
+                    actor: other.actor,
+                });
+            }
+            let ttc = ttc_constant_velocity(&eb, e.velocity(), &ob, o.velocity());
+            if let Some(ttc) = ttc {
+                keep_min(&mut c.min_ttc_s, ttc, t, other.actor);
+                let closing = (e.velocity() - o.velocity()).norm();
+                keep_max(&mut c.max_drac_mps2, drac(closing, ttc), t, other.actor);
+                if ttc < REQUIRED_DECEL_BELOW_TTC_S {
+                    let req = required_deceleration(e, ed, o, od).unwrap_or(f64::INFINITY);
+                    keep_max(&mut c.max_required_decel_mps2, req, t, other.actor);
+                }
+            }
+            if let Some(ttc) = ttc_along_paths(&ego_path, &other_path, k) {
+                keep_min(&mut c.min_ttc_path_s, ttc, t, other.actor);
+            }
+            if let Some((gap, _)) = leader_gap(e, ed, o, od)
+                && let Some(thw) = time_headway(gap, e.speed_mps)
+            {
+                keep_min(&mut c.min_thw_s, thw, t, other.actor);
+            }
+        }
+        if let Some((pet, k)) = post_encroachment_time(ego, other, both, step_s) {
+            keep_min(&mut c.pet_s, pet, k as f64 * step_s, other.actor);
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    const CAR: [f64; 2] = [4.0, 2.0];
+
+    fn st(x: f64, y: f64, heading: f64, v: f64, a: f64) -> State {
+        State {
+            x_m: x,
+            y_m: y,
+            heading_rad: heading,
+            speed_mps: v,
+            accel_mps2: a,
+        }
+    }
+
+    /// A track moving at constant acceleration along its heading (stopping at rest).
+    fn track(actor: u32, s0: State, frames: usize, dt: f64) -> Track {
+        let (sin, cos) = s0.heading_rad.sin_cos();
+        let states = (0..frames)
+            .map(|k| {
+                let (d, v) = travel(s0.speed_mps, s0.accel_mps2, k as f64 * dt);
+                let a = if v == 0.0 { 0.0 } else { s0.accel_mps2 };
+                st(s0.x_m + d * cos, s0.y_m + d * sin, s0.heading_rad, v, a)
+            })
+            .collect();
+        Track {
+            actor,
+            length_m: CAR[0],
+            width_m: CAR[1],
+            first_frame: 0,
+            states,
+        }
+    }
+
+    #[test]
+    fn constant_speed_approach_to_a_slower_leader() {
+        // Ego at 20 m/s, leader 50 m ahead (centres) at 10 m/s: gap 46 m, closing 10 m/s.
+        let ego = track(0, st(0.0, 0.0, 0.0, 20.0, 0.0), 10, 0.1);
+        let lead = track(1, st(50.0, 0.0, 0.0, 10.0, 0.0), 10, 0.1);
+        let c = measure(&ego, std::slice::from_ref(&lead), 0..1, 0.1);
+        assert_relative_eq!(c.min_ttc_s.unwrap().value, 4.6, epsilon = 1e-9);
+        assert_relative_eq!(c.min_ttc_path_s.unwrap().value, 4.6, epsilon = PATH_STEP_S);
+        // THW = 46 / 20; DRAC = 10^2 / (2 * 46).
+        assert_relative_eq!(c.min_thw_s.unwrap().value, 2.3, epsilon = 1e-9);
+        assert_relative_eq!(c.max_drac_mps2.unwrap().value, 100.0 / 92.0, epsilon = 1e-9);
+        // Required: lose 10 m/s of closing speed within 46 m: 100 / 92 m/s^2.
+        let req = c.max_required_decel_mps2.unwrap().value;
+        assert!((req - 100.0 / 92.0).abs() < 0.03, "{req}");
+        assert_relative_eq!(c.min_distance_m.unwrap().value, 46.0, epsilon = 1e-9);
+        assert!(c.collision.is_none());
+    }
+
+    #[test]
+    fn stopped_obstacle_ahead() {
+        // Ego at 25 m/s, a stopped car with 62.5 m between the boxes: TTC 2.5 s,
+        // DRAC 25^2 / (2 * 62.5) = 5 m/s^2, the same as the deceleration required.
+        let ego = st(0.0, 0.0, 0.0, 25.0, 0.0);
+        let stopped = st(66.5, 0.0, 0.0, 0.0, 0.0);
+        let (eb, sb) = (
+            Obb::new(0.0, 0.0, 0.0, 4.0, 2.0),
+            Obb::new(66.5, 0.0, 0.0, 4.0, 2.0),
+        );
+        let ttc = ttc_constant_velocity(&eb, ego.velocity(), &sb, stopped.velocity()).unwrap();
+        assert_relative_eq!(ttc, 2.5, epsilon = 1e-9);
+        assert_relative_eq!(drac(25.0, ttc), 5.0, epsilon = 1e-9);
+        let req = required_deceleration(&ego, CAR, &stopped, CAR).unwrap();
+        assert!((req - 5.0).abs() < 0.05, "{req}");
+        // A braking leader: at 25 m/s braking at 6 m/s^2 with a 12 m gap it stops after
+        // 52.08 m; the ego must stop within 64.08 m: 625 / 128.17 = 4.88.
+        let lead = st(16.0, 0.0, 0.0, 25.0, -6.0);
+        let req = required_deceleration(&ego, CAR, &lead, CAR).unwrap();
+        assert!(
+            (req - 625.0 / (2.0 * (12.0 + 625.0 / 12.0))).abs() < 0.05,
+            "{req}"
+        );
+        // A wall 5 m ahead at 25 m/s needs more than anyone can brake.
+        let wall = st(9.0, 0.0, 0.0, 0.0, 0.0);
+        assert_eq!(required_deceleration(&ego, CAR, &wall, CAR), None);
+        // Following with a gap and no closing speed: nothing needed.
+        let same = st(30.0, 0.0, 0.0, 25.0, 0.0);
+        assert_eq!(required_deceleration(&ego, CAR, &same, CAR), Some(0.0));
+    }
+
+    #[test]
+    fn crossing_paths_collide_and_give_zero_pet() {
+        // Ego along +x from -50, other along +y from -50, both 10 m/s: contact at 4.7 s.
+        let dt = 0.1;
+        let ego = track(0, st(-50.0, 0.0, 0.0, 10.0, 0.0), 100, dt);
+        let other = track(
+            1,
+            st(0.0, -50.0, std::f64::consts::FRAC_PI_2, 10.0, 0.0),
+            100,
+            dt,
+        );
+        let c = measure(&ego, std::slice::from_ref(&other), 0..100, dt);
+        assert_relative_eq!(c.min_ttc_s.unwrap().value, 0.0);
+        let first = c.collision.unwrap();
+        assert!((first.at_s - 4.7).abs() <= dt + 1e-9, "{first:?}");
+        assert_eq!(c.pet_s.unwrap().value, 0.0);
+        // At the start the constant-velocity TTC is the contact time.
+        let (e0, o0) = (ego.at(0).unwrap(), other.at(0).unwrap());
+        let ttc =
+            ttc_constant_velocity(&ego.body(e0), e0.velocity(), &other.body(o0), o0.velocity());
+        assert_relative_eq!(ttc.unwrap(), 4.7, epsilon = 1e-9);
+    }
+
+    #[test]
+    fn crossing_paths_one_after_the_other_give_the_pet() {
+        // The other crosses first: its rear leaves the ego's path (|y| <= 1 for the ego's
+        // width, x in [-1, 1]) when its centre reaches y = 3 at 5.3 s; the ego's front
+        // reaches x = -1 at (48 - 1) / 10 + 2 = 6.7 s (it starts 20 m further back).
+        let dt = 0.1;
+        let ego = track(0, st(-70.0, 0.0, 0.0, 10.0, 0.0), 120, dt);
+        let other = track(
+            1,
+            st(0.0, -50.0, std::f64::consts::FRAC_PI_2, 10.0, 0.0),
+            120,
+            dt,
+        );
+        let (pet, k) = post_encroachment_time(&ego, &other, 0..120, dt).unwrap();
+        // Cells of 0.25 m (0.0125 s at 10 m/s each side), 0.02 s ticks.
+        assert!((pet - 1.4).abs() <= 0.05, "{pet}");
+        assert!((k as f64 * dt - 6.7).abs() <= 0.15, "{k}");
+        let c = measure(&ego, std::slice::from_ref(&other), 0..120, dt);
+        assert!(c.collision.is_none());
+        assert!(c.min_distance_m.unwrap().value > 0.5);
+        // The paths cross only geometrically: constant velocity never finds contact.
+        assert!(c.min_ttc_s.is_none(), "{:?}", c.min_ttc_s);
+    }
+
+    #[test]
+    fn path_based_ttc_follows_a_curving_leader() {
+        // The leader turns off to the left on a 20 m radius: at constant velocity it is a
+        // leader 26 m ahead closing at 10 m/s (TTC 2.6 s); along the paths it has left the
+        // ego's line before the ego gets there.
+        let dt = 0.1;
+        let ego = track(0, st(0.0, 0.0, 0.0, 15.0, 0.0), 100, dt);
+        let states = (0..100)
+            .map(|k| {
+                let t = k as f64 * dt;
+                let ang = 5.0 * t / 20.0;
+                st(
+                    30.0 + 20.0 * ang.sin(),
+                    20.0 - 20.0 * ang.cos(),
+                    ang,
+                    5.0,
+                    0.0,
+                )
+            })
+            .collect();
+        let lead = Track {
+            actor: 1,
+            length_m: 4.0,
+            width_m: 2.0,
+            first_frame: 0,
+            states,
+        };
+        let c = measure(&ego, std::slice::from_ref(&lead), 0..1, dt);
+        let cv = c.min_ttc_s.unwrap().value;
+        assert_relative_eq!(cv, 26.0 / 10.0, epsilon = 1e-9);
+        let path = c.min_ttc_path_s.map(|e| e.value);
+        assert_eq!(path, None, "cv {cv}");
+    }
+
+    #[test]
+    fn leaders_only_in_the_corridor() {
+        let e = st(0.0, 0.0, 0.0, 20.0, 0.0);
+        assert!(leader_gap(&e, CAR, &st(30.0, 1.9, 0.0, 10.0, 0.0), CAR).is_some());
+        assert!(leader_gap(&e, CAR, &st(30.0, 2.1, 0.0, 10.0, 0.0), CAR).is_none());
+        assert!(leader_gap(&e, CAR, &st(-30.0, 0.0, 0.0, 10.0, 0.0), CAR).is_none());
+        // Oncoming: not a leader (TTC covers it).
+        assert!(leader_gap(&e, CAR, &st(30.0, 0.0, 3.1, 10.0, 0.0), CAR).is_none());
+        let (gap, closing) = leader_gap(&e, CAR, &st(30.0, 0.0, 0.0, 15.0, 0.0), CAR).unwrap();
+        assert_relative_eq!(gap, 26.0);
+        assert_relative_eq!(closing, 5.0);
+    }
+}
