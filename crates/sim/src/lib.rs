@@ -63,10 +63,10 @@ pub mod flags {
 pub enum SimError {
     #[error("the network has no main route to place the ego on")]
     NoRoute,
-    /// The spec lists events; the event runtime is not part of this engine version yet, and a
-    /// rollout without them would pass for one with them.
-    #[error("the spec lists {0} event(s), and this version cannot inject events yet")]
-    EventsNotInjected(usize),
+    /// The spec lists an event the runtime cannot stage yet; a rollout without it would pass
+    /// for one with it.
+    #[error("event {0} cannot be injected by this version yet")]
+    EventNotInjected(String),
 }
 
 /// Builds the world and runs it for `seconds`, recording every step.

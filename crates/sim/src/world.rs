@@ -19,8 +19,10 @@ use rand_chacha::ChaCha8Rng;
 use roadworld_road::{LightState, Network, RoadId};
 use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 
+mod events;
 mod side;
 
+pub use events::{EventRecord, Outcome, Script};
 pub use side::{Crossing, Parked, SideKind, SideMap, SidePath, Walker, off_side};
 
 /// Lateral acceleration bound of lane changes.
@@ -72,7 +74,7 @@ pub struct LaneChange {
 }
 
 impl LaneChange {
-    fn progress(&self, d_m: f64) -> f64 {
+    pub(crate) fn progress(&self, d_m: f64) -> f64 {
         ((d_m - self.start_d_m) / self.length_m).clamp(0.0, 1.0)
     }
 }
@@ -135,6 +137,8 @@ pub struct Actor {
     prev_lane: Option<LaneId>,
     /// Class index of the last lane outside a junction it drove on.
     zone: u8,
+    /// Behaviour an event gave it in place of its driver model.
+    pub script: Option<Script>,
 }
 
 /// One road user as renderers and viewers see it.
@@ -223,6 +227,9 @@ pub struct World {
     rngs: Vec<ChaCha8Rng>,
     /// Live actors in each lane, sorted by position (then id).
     lists: Vec<Vec<u32>>,
+    /// Lanes an event's standing obstacle blocks: drivers there must change lanes, and
+    /// drivers beside let them in.
+    blocked: Vec<bool>,
     /// Actors changing out of each lane, still blocking it.
     ghosts: Vec<Vec<u32>>,
     /// Actors holding each junction path.
@@ -259,6 +266,8 @@ pub struct World {
     pub headlights: bool,
     /// Time of day, weather and friction, drawn from the seed.
     pub environment: roadworld_spec::Environment,
+    /// The spec's events, in start order, and how each went.
+    pub event_log: Vec<EventRecord>,
 }
 
 pub use roadworld_spec::stream_seed;
@@ -304,9 +313,13 @@ impl Driver for DefaultDriver {
 impl World {
     /// Builds the world of `spec` on `net` and places the initial traffic.
     pub fn new(net: Network, spec: &ScenarioSpec, seed: u64) -> Result<Self, SimError> {
-        if !spec.events.is_empty() {
-            return Err(SimError::EventsNotInjected(spec.events.len()));
-        }
+        // A resolved spec carries its events fixed; otherwise they are drawn from the seed.
+        let events = if spec.seed.is_some() {
+            spec.events.clone()
+        } else {
+            roadworld_spec::resolve(spec, seed).events
+        };
+        let event_log = Self::load_events(&events)?;
         let environment = roadworld_spec::draw_environment(spec, seed);
         let map = LaneMap::new(&net);
         let n = map.lanes.len();
@@ -339,12 +352,14 @@ impl World {
             bike_per_km: spec.traffic.cyclists_per_km,
             headlights: environment.headlights(),
             environment,
+            event_log,
             lights: vec![LightState::Red; net.controllers.len()],
             net,
             map,
             actors: Vec::new(),
             rngs: Vec::new(),
             lists: vec![Vec::new(); n],
+            blocked: vec![false; n],
             ghosts: vec![Vec::new(); n],
             holds: vec![Vec::new(); n],
             step_s: spec.sim.step_s,
@@ -458,6 +473,7 @@ impl World {
             slot: 0,
             prev_lane: None,
             zone: class_index(self.map.lane(lane).class) as u8,
+            script: None,
         });
         self.rngs.push(rng);
         self.insert_sorted(lane, idx);
@@ -719,6 +735,7 @@ impl World {
                     let l = self.map.lane(a.lane);
                     a.alive
                         && !a.ego
+                        && a.script.is_none()
                         && a.hold.is_none()
                         && a.hold_prev.is_none()
                         && l.junction.is_none()
@@ -873,6 +890,11 @@ impl World {
     /// Lane-change direction needed for the wanted road: `Some(true)` left.
     fn needed_direction(&self, idx: u32) -> Option<bool> {
         let a = &self.actors[idx as usize];
+        if self.blocked[a.lane.index()]
+            && let Some(dir) = self.around_obstacle(idx)
+        {
+            return Some(dir);
+        }
         if self.good_lane(a.lane, a.want) {
             return None;
         }
@@ -1117,7 +1139,9 @@ impl World {
             && let Some(lc) = a.lane_change
             && lc.ghost
         {
-            let old = self.leader_in(idx, lc.from, d + lc.from_offset_m);
+            let old = self
+                .leader_in(idx, lc.from, d + lc.from_offset_m)
+                .filter(|&(_, j)| !self.clear_of_obstacle(idx, j));
             // The more constraining of the two: the nearer place where it could stop.
             let reach = |l: &Leader| l.gap_m + l.speed_mps.powi(2) / (2.0 * SAFE_DECEL_MPS2);
             return match (own, old) {
@@ -1237,6 +1261,7 @@ impl World {
 
     /// Advances the world by one step; `driver` may steer the ego.
     pub fn step_with(&mut self, driver: &mut dyn Driver) {
+        self.run_events();
         let dt = self.step_s / self.substeps as f64;
         for _ in 0..self.substeps {
             self.switch_lights();
@@ -1304,6 +1329,12 @@ impl World {
     /// Picks the actor's acceleration for the coming step (and starts lane changes and
     /// claims junction paths, which take effect at once).
     fn decide(&mut self, idx: u32, dt: f64) {
+        if let Some(Script::Stand) = self.actors[idx as usize].script {
+            let a = &mut self.actors[idx as usize];
+            a.next_accel = 0.0;
+            a.speed_mps = 0.0;
+            return;
+        }
         let horizon = self.horizon(&self.actors[idx as usize]);
         self.extend_plan(idx, horizon);
         self.consider_lane_change(idx);
@@ -1338,13 +1369,23 @@ impl World {
         } else {
             None
         };
-        let leader = self.leader_along(idx, a.lane, a.d_m);
+        let mut leader = self.leader_along(idx, a.lane, a.d_m);
+        if let Some((l, j)) = leader.as_mut()
+            && a.lane_change.is_none()
+        {
+            l.gap_m = (l.gap_m - self.obstacle_clearance_m(idx, *j)).max(0.1);
+        }
         let mut acc = acc_accel(&a.driver, v, v0, leader.map(|l| l.0));
         // Zipper: make room for a neighbour just ahead that has to come into this lane.
-        if let Some(m) = self.merger_ahead(idx) {
-            acc = acc
-                .max(-SAFE_DECEL_MPS2)
-                .min(acc.max(acc_accel(&a.driver, v, v0, Some(m))));
+        if let Some((m, round_obstacle)) = self.merger_ahead(idx) {
+            let yield_acc = acc_accel(&a.driver, v, v0, Some(m));
+            acc = if round_obstacle {
+                // Let it in round the obstacle: slow for it, never harder than a lane change
+                // may impose.
+                acc.min(yield_acc.max(-SAFE_DECEL_MPS2))
+            } else {
+                acc.max(-SAFE_DECEL_MPS2).min(acc.max(yield_acc))
+            };
         }
         let mut obstacles: Vec<f64> = Vec::new();
         if let Some(g) = self.crossing_gap(idx) {
@@ -1740,6 +1781,7 @@ impl World {
             self.leader_along(idx, a.lane, a.d_m).map(|x| x.0),
         );
         let room_here = self.room_ahead_in(idx, a.lane, a.d_m);
+        let around_obstacle = self.gap_to_obstacle(idx).is_some();
         let mut best: Option<(f64, LaneId)> = None;
         for (left, target) in [(true, lane.left), (false, lane.right)] {
             let Some(t) = target else { continue };
@@ -1754,8 +1796,11 @@ impl World {
             let tl = self.map.lane(t);
             // Neighbours of one section run side by side: map by the share of length.
             let dt_ = a.d_m * tl.length_m / lane.length_m.max(1e-9);
+            // Pulling out round an obstacle may start with the tail still on the lane before.
+            let tail_ok = tl.usable_from_m <= dt_ - 0.5 * a.body.length_m
+                || around_obstacle && tl.usable_from_m <= 0.0 && !tl.prev.is_empty();
             let w_ok = tl.width_at(dt_) >= MIN_USABLE_WIDTH_M.max(a.body.width_m + 0.6)
-                && tl.usable_from_m <= dt_ - 0.5 * a.body.length_m
+                && tail_ok
                 && (tl.usable_to_m >= dt_ + lc_len || !tl.next.is_empty())
                 && room_here > 0.5 * lc_len.min(20.0);
             if !w_ok {
@@ -1849,6 +1894,9 @@ impl World {
     /// lane (or a large number).
     fn room_to_lane_end(&self, idx: u32) -> f64 {
         let a = &self.actors[idx as usize];
+        if let Some(gap) = self.gap_to_obstacle(idx) {
+            return gap;
+        }
         let lane = self.map.lane(a.lane);
         if lane.junction.is_some() {
             return f64::MAX;
@@ -1880,38 +1928,66 @@ impl World {
 
     /// A vehicle in a neighbouring lane, ahead within 40 m, that must change into this lane:
     /// seen as a leader so that a gap opens for it.
-    fn merger_ahead(&self, idx: u32) -> Option<Leader> {
+    /// A neighbour just ahead that has to come into this lane (`true`: round a standing
+    /// obstacle in its own lane).
+    fn merger_ahead(&self, idx: u32) -> Option<(Leader, bool)> {
         let a = &self.actors[idx as usize];
         let lane = self.map.lane(a.lane);
         if lane.junction.is_some() || a.lane_change.is_some() {
             return None;
         }
-        if !lane.merge_from[0] && !lane.merge_from[1] {
+        let blocked = |side: Option<LaneId>| side.is_some_and(|x| self.blocked[x.index()]);
+        let from = [
+            lane.merge_from[0] || blocked(lane.left),
+            lane.merge_from[1] || blocked(lane.right),
+        ];
+        if !from[0] && !from[1] {
             return None;
         }
         let here = lane.at(a.d_m);
         let front = a.d_m + 0.5 * a.body.length_m;
-        let mut best: Option<Leader> = None;
+        let mut best: Option<(Leader, bool)> = None;
         for (k, (side, wanted)) in [(lane.left, Some(false)), (lane.right, Some(true))]
             .into_iter()
             .enumerate()
         {
-            if !lane.merge_from[k] {
+            if !from[k] {
                 continue;
             }
             let Some(x) = side else { continue };
             let xl = self.map.lane(x);
             let dx = xl.d_at_s(here.s_m);
-            let Some((rear, j)) = self.ahead_in_lane(x, dx - 0.5 * a.body.length_m, idx) else {
+            let Some((mut rear, mut j)) = self.ahead_in_lane(x, dx - 0.5 * a.body.length_m, idx)
+            else {
                 continue;
             };
+            if !lane.merge_from[k] {
+                // Beside a blocked lane, the first merger wholly ahead (one alongside goes in
+                // behind us instead) that has room to pull out (the head of its queue).
+                while rear - dx + a.d_m - front < 1.0 || {
+                    let o = &self.actors[j as usize];
+                    self.room_ahead_in(j, o.lane, o.d_m) < 0.5 * min_lane_change_for(&o.body)
+                } {
+                    match self.ahead_in_lane(x, self.actors[j as usize].d_m, j) {
+                        Some(next) => (rear, j) = next,
+                        None => break,
+                    }
+                }
+            }
             let o = &self.actors[j as usize];
             if o.need_lc != wanted || o.lane_change.is_some() {
                 continue;
             }
             // Its rear in this lane's distances.
             let gap = rear - dx + a.d_m - front;
-            if (-0.5 * a.body.length_m..40.0).contains(&gap)
+            // Beside a blocked lane only a merger wholly ahead is let in: one alongside
+            // cannot be stopped behind (it goes in behind us instead).
+            let lo = if lane.merge_from[k] {
+                -0.5 * a.body.length_m
+            } else {
+                1.0
+            };
+            if (lo..40.0).contains(&gap)
                 && o.d_m + 0.5 * o.body.length_m > dx + 0.5 * a.body.length_m
             {
                 let l = Leader {
@@ -1919,8 +1995,8 @@ impl World {
                     speed_mps: o.speed_mps,
                     accel_mps2: o.accel_mps2,
                 };
-                if best.is_none_or(|b| l.gap_m < b.gap_m) {
-                    best = Some(l);
+                if best.is_none_or(|b| l.gap_m < b.0.gap_m) {
+                    best = Some((l, !lane.merge_from[k]));
                 }
             }
         }
@@ -2374,12 +2450,14 @@ impl World {
                 Some(false) => fl |= flags::INDICATOR_RIGHT,
                 None => {}
             }
-            if a.accel_mps2 < -0.5 || a.speed_mps < 0.05 {
+            let vehicle = a.body.kind.is_motor_vehicle();
+            if vehicle && (a.accel_mps2 < -0.5 || a.speed_mps < 0.05) {
                 fl |= flags::BRAKE;
             }
-            if headlights || a.body.kind == ActorKind::Motorcycle {
+            if vehicle && (headlights || a.body.kind == ActorKind::Motorcycle) {
                 fl |= flags::HEADLIGHTS;
             }
+            fl |= Self::script_flags(a.script, a.body.kind);
             if a.at_red {
                 fl |= flags::WAITING_AT_RED;
             }

@@ -1,0 +1,441 @@
+//! The event runtime: extreme cases from the spec's catalog, started at their resolved times
+//! relative to the ego, so that they happen in front of it whatever the traffic did.
+//!
+//! One event runs at a time; a later one waits until the running one is over. Actors an
+//! event brings in are placed out of the ego's sight ([`SPAWN_SIGHT_M`]) and carry a
+//! [`Script`] that replaces their behaviour; every event leaves an [`EventRecord`].
+//!
+//! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet). Specs
+//! with other entries are refused by [`World::new`] rather than run without them.
+
+use super::{SPAWN_SIGHT_M, World};
+use crate::kinds::Body;
+use crate::lanes::LaneId;
+use crate::{SimError, flags};
+use roadworld_spec::events::{Debris, StoppedVehicle};
+use roadworld_spec::{ActorKind, EventKind, EventSpec};
+
+/// How a scripted actor behaves instead of its driver model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Script {
+    /// Stands where it is, for good (a breakdown with hazard lights, debris).
+    Stand,
+}
+
+/// How an event went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Waiting for its start time or for the event before it.
+    Pending,
+    Running,
+    /// Over at this time; `ego_passed`: the ego got past it (else it ran out of time or the
+    /// ego left).
+    Done {
+        end_s: f64,
+        ego_passed: bool,
+    },
+    /// Could not be staged (why).
+    Skipped(String),
+}
+
+/// One event of a rollout: what it was, when it ran, whom it brought in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    /// Position in the resolved spec's event list.
+    pub index: usize,
+    /// The resolved event (every parameter fixed).
+    pub spec: EventSpec,
+    /// When it was staged.
+    pub start_s: Option<f64>,
+    /// Actors it brought in or took over (indices into the world's actors).
+    pub actors: Vec<u32>,
+    pub outcome: Outcome,
+}
+
+/// Longest an event runs.
+const MAX_EVENT_S: f64 = 90.0;
+/// Seconds of travel ahead of the ego where obstacles are placed (at least out of sight).
+const PLACE_AHEAD_S: f64 = 14.0;
+/// Room kept clear around a placed obstacle in its lane.
+const CLEAR_AROUND_M: f64 = 15.0;
+/// Clearance a lane changer keeps from the lane it leaves before it passes an obstacle there.
+const OBSTACLE_SIDE_MARGIN_M: f64 = 0.3;
+/// How far ahead drivers look for a standing obstacle in their way.
+const OBSTACLE_LOOKAHEAD_M: f64 = 250.0;
+/// Shortest distance from a lane's ends for a placed obstacle.
+const END_MARGIN_M: f64 = 15.0;
+
+/// Whether the runtime can stage this catalog entry.
+fn supported(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::StoppedVehicle(_) | EventKind::Debris(_))
+}
+
+impl World {
+    /// The events of a resolved spec, checked for support.
+    pub(super) fn load_events(events: &[EventSpec]) -> Result<Vec<EventRecord>, SimError> {
+        if let Some(e) = events.iter().find(|e| !supported(&e.kind)) {
+            return Err(SimError::EventNotInjected(e.kind.variant()));
+        }
+        let mut out: Vec<EventRecord> = events
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| EventRecord {
+                index,
+                spec: spec.clone(),
+                start_s: None,
+                actors: Vec::new(),
+                outcome: Outcome::Pending,
+            })
+            .collect();
+        // In start order (stable: the spec's order breaks ties).
+        out.sort_by(|a, b| {
+            let at = |r: &EventRecord| r.spec.window_s.map_or(0.0, |w| w.min);
+            at(a).total_cmp(&at(b)).then(a.index.cmp(&b.index))
+        });
+        Ok(out)
+    }
+
+    /// Starts, follows and ends events; called at the start of every step.
+    pub(super) fn run_events(&mut self) {
+        let t = self.time_s();
+        let Some(k) = self
+            .event_log
+            .iter()
+            .position(|r| matches!(r.outcome, Outcome::Pending | Outcome::Running))
+        else {
+            return;
+        };
+        match self.event_log[k].outcome {
+            Outcome::Pending => {
+                let at = self.event_log[k].spec.window_s.map_or(0.0, |w| w.min);
+                if t + 1e-9 >= at {
+                    self.stage(k);
+                }
+            }
+            Outcome::Running => {
+                if let Some(ego_passed) = self.event_over(k) {
+                    self.event_log[k].outcome = Outcome::Done {
+                        end_s: t,
+                        ego_passed,
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn stage(&mut self, k: usize) {
+        self.event_log[k].start_s = Some(self.time_s());
+        let kind = self.event_log[k].spec.kind.clone();
+        let result = match &kind {
+            EventKind::StoppedVehicle(p) => self.stage_stopped_vehicle(p),
+            EventKind::Debris(p) => self.stage_debris(p),
+            other => Err(format!("{} cannot be staged", other.variant())),
+        };
+        match result {
+            Ok(actors) => {
+                self.event_log[k].actors = actors;
+                self.event_log[k].outcome = Outcome::Running;
+            }
+            Err(why) => self.event_log[k].outcome = Outcome::Skipped(why),
+        }
+    }
+
+    /// `Some(true)` once the ego has passed every actor of the event by 20 m; `Some(false)`
+    /// when the ego has left or after [`MAX_EVENT_S`]; `None` while it goes on.
+    fn event_over(&self, k: usize) -> Option<bool> {
+        let r = &self.event_log[k];
+        let Some(e) = self.ego.filter(|&e| self.actors[e as usize].alive) else {
+            return Some(false);
+        };
+        let p = &self.actors[e as usize].pose;
+        let (sin, cos) = p.heading_rad.sin_cos();
+        let passed = r.actors.iter().all(|&j| {
+            let a = &self.actors[j as usize];
+            !a.alive || (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin < -20.0
+        });
+        if passed {
+            Some(true)
+        } else if self.time_s() - r.start_s.unwrap_or(0.0) > MAX_EVENT_S {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// A spot in the ego's lane about `ahead_m` further along its way (following the lanes
+    /// the ego's route takes), outside junctions and clear of lane ends.
+    fn spot_ahead_of_ego(&self, ahead_m: f64, length_m: f64) -> Option<(LaneId, f64)> {
+        let e = self.ego?;
+        let ego = &self.actors[e as usize];
+        let (mut lane, mut d) = (ego.lane, ego.d_m);
+        let mut left = ahead_m;
+        let mut plan = ego.plan.clone();
+        plan.reverse();
+        for _ in 0..200 {
+            let l = self.map.lane(lane);
+            let room = l.length_m - d;
+            if left <= room {
+                let spot = d + left;
+                let margin = END_MARGIN_M + 0.5 * length_m;
+                let ok = l.junction.is_none()
+                    && spot >= l.usable_from_m.max(0.0) + margin
+                    && spot <= l.usable_to_m.min(l.length_m) - margin;
+                if ok {
+                    return Some((lane, spot));
+                }
+                // Too close to an end or in a junction: a bit further on.
+                left += 10.0;
+                continue;
+            }
+            left -= room;
+            // The ego's own plan first, then the lane whose road the main route takes next.
+            let next = match plan.pop() {
+                Some(n) => n,
+                None => self.route_next_lane(lane)?,
+            };
+            lane = next;
+            d = 0.0;
+        }
+        None
+    }
+
+    /// The successor of `lane` that stays on the main route (keeping the lane's place from
+    /// the right where there is a choice).
+    fn route_next_lane(&self, lane: LaneId) -> Option<LaneId> {
+        let l = self.map.lane(lane);
+        let on_route = |n: &LaneId| {
+            let nl = self.map.lane(*n);
+            self.net.main_route.iter().any(|st| {
+                st.road == nl.lane.road
+                    || nl.junction.is_some() && self.net.road(st.road).junction == nl.junction
+            })
+        };
+        let mut options: Vec<LaneId> = l.next.iter().copied().filter(on_route).collect();
+        options.sort_by_key(|n| (self.map.lane(*n).lane.lane.abs() - l.lane.lane.abs()).abs());
+        options.first().copied()
+    }
+
+    /// Vehicles that could not stop comfortably for an obstacle appearing at `(lane, d)`:
+    /// those in its lane or the lanes leading there, from just beyond it back to their
+    /// stopping distance plus a margin.
+    fn caught_by(&self, lane: LaneId, d: f64, half_length_m: f64) -> Vec<u32> {
+        let mut out = Vec::new();
+        // (lane, distance from the lane's start to the obstacle's rear)
+        let mut todo = vec![(lane, d - half_length_m)];
+        let mut seen = Vec::new();
+        while let Some((l, to_obstacle)) = todo.pop() {
+            if seen.contains(&l) {
+                continue;
+            }
+            seen.push(l);
+            for &j in &self.lists[l.index()] {
+                let a = &self.actors[j as usize];
+                let gap = to_obstacle - (a.d_m + 0.5 * a.body.length_m);
+                let v = a.speed_mps;
+                let needed = v * v / (2.0 * 3.0) + 1.5 * v + CLEAR_AROUND_M;
+                if gap < needed && gap > -(2.0 * half_length_m + a.body.length_m + CLEAR_AROUND_M) {
+                    out.push(j);
+                }
+            }
+            if to_obstacle < 250.0 {
+                for &p in &self.map.lane(l).prev {
+                    todo.push((p, to_obstacle + self.map.lane(p).length_m));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Puts a standing actor of `body` at `(lane, d)` after taking away the vehicles that
+    /// could not stop for it; `None` (nothing done) when one of them is in the ego's sight.
+    fn place_standing(&mut self, body: Body, lane: LaneId, d: f64) -> Option<u32> {
+        let caught = self.caught_by(lane, d, 0.5 * body.length_m);
+        if caught.iter().any(|&j| {
+            let a = &self.actors[j as usize];
+            a.ego || self.in_ego_sight(a.pose.x_m, a.pose.y_m)
+        }) {
+            return None;
+        }
+        for j in caught {
+            self.despawn(j);
+        }
+        let dist = std::sync::Arc::clone(&self.driver_dist);
+        let idx = self.new_actor(body.kind, lane, d, false, &dist);
+        let a = &mut self.actors[idx as usize];
+        a.body = body;
+        a.speed_mps = 0.0;
+        a.accel_mps2 = 0.0;
+        a.script = Some(Script::Stand);
+        self.mark_blocked(lane, d);
+        self.count_density();
+        Some(idx)
+    }
+
+    /// Places a standing obstacle in the ego's lane out of its sight: the first spot from
+    /// [`PLACE_AHEAD_S`] of travel (at least the sight distance) on, every 30 m, where no
+    /// vehicle in the ego's sight would be caught by it.
+    fn place_ahead(&mut self, body: Body) -> Result<u32, String> {
+        let e = self.ego.ok_or("no ego")?;
+        let v = self.actors[e as usize].speed_mps;
+        let ahead = (SPAWN_SIGHT_M + 20.0).max(v * PLACE_AHEAD_S);
+        for k in 0..10 {
+            let at = ahead + 30.0 * k as f64;
+            let Some((lane, d)) = self.spot_ahead_of_ego(at, body.length_m) else {
+                continue;
+            };
+            if let Some(idx) = self.place_standing(body, lane, d) {
+                return Ok(idx);
+            }
+        }
+        Err(format!(
+            "no room in the ego's lane {ahead:.0} to {:.0} m ahead on its route",
+            ahead + 270.0
+        ))
+    }
+
+    /// Gap from the actor's front to the rear of the nearest standing obstacle ahead in its
+    /// lane or the lanes it plans to drive next, within [`OBSTACLE_LOOKAHEAD_M`].
+    pub(super) fn gap_to_obstacle(&self, idx: u32) -> Option<f64> {
+        let a = &self.actors[idx as usize];
+        if !self.blocked[a.lane.index()] {
+            return None;
+        }
+        let front = a.d_m + 0.5 * a.body.length_m;
+        // Distance from the start of each lane to the actor's front (negative: behind it).
+        let mut offset = -front;
+        for lane in std::iter::once(a.lane).chain(a.plan.iter().copied()) {
+            if offset > OBSTACLE_LOOKAHEAD_M || !self.blocked[lane.index()] {
+                return None;
+            }
+            let found = self.lists[lane.index()]
+                .iter()
+                .map(|&j| &self.actors[j as usize])
+                .filter(|o| o.script == Some(Script::Stand))
+                .map(|o| offset + o.d_m - 0.5 * o.body.length_m)
+                .find(|&gap| gap > -0.5 * a.body.length_m);
+            if let Some(gap) = found {
+                return (gap < OBSTACLE_LOOKAHEAD_M).then_some(gap);
+            }
+            offset += self.map.lane(lane).length_m;
+        }
+        None
+    }
+
+    /// Marks the obstacle's lane and the lanes leading to it within the look-ahead as
+    /// blocked (drivers there look for the obstacle, drivers beside let them in).
+    fn mark_blocked(&mut self, lane: LaneId, d: f64) {
+        let mut todo = vec![(lane, d)];
+        while let Some((l, back)) = todo.pop() {
+            if self.blocked[l.index()] && l != lane {
+                continue;
+            }
+            self.blocked[l.index()] = true;
+            if back < OBSTACLE_LOOKAHEAD_M {
+                for &p in &self.map.lane(l).prev {
+                    todo.push((p, back + self.map.lane(p).length_m));
+                }
+            }
+        }
+    }
+
+    /// For a driver with a standing obstacle ahead in its lane (queued behind others or
+    /// not): the side to pass it on (`Some(true)`: left, preferred), if there is a lane there.
+    pub(super) fn around_obstacle(&self, idx: u32) -> Option<bool> {
+        self.gap_to_obstacle(idx)?;
+        let l = self.map.lane(self.actors[idx as usize].lane);
+        match (l.left, l.right) {
+            (Some(_), _) => Some(true),
+            (None, Some(_)) => Some(false),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether lane changer `idx`, following the rest of its lane-change path, passes `j`, a
+    /// standing obstacle in the lane it is leaving, without touching it (with a margin).
+    /// Then `j` no longer holds it up; a moving leader there still does until the change is
+    /// over.
+    pub(super) fn clear_of_obstacle(&self, idx: u32, j: u32) -> bool {
+        let (a, o) = (&self.actors[idx as usize], &self.actors[j as usize]);
+        let (Some(lc), Some(Script::Stand)) = (a.lane_change, o.script) else {
+            return false;
+        };
+        let obstacle = roadworld_geom::Obb::new(
+            o.pose.x_m,
+            o.pose.y_m,
+            o.pose.heading_rad,
+            o.body.length_m + 2.0 * OBSTACLE_SIDE_MARGIN_M,
+            o.body.width_m + 2.0 * OBSTACLE_SIDE_MARGIN_M,
+        );
+        let (sin, cos) = o.pose.heading_rad.sin_cos();
+        let lane = self.map.lane(a.lane);
+        for k in 0..400 {
+            let d = a.d_m + 0.5 * k as f64;
+            if d > lane.length_m {
+                return false;
+            }
+            let u = lc.progress(d);
+            let lat = lc.offset0_m * (1.0 - crate::drive::smootherstep(u));
+            let slope = -lc.offset0_m * crate::drive::smootherstep_slope(u) / lc.length_m;
+            let p = lane.at(d);
+            let (ps, pc) = p.heading_rad.sin_cos();
+            let (x, y) = (p.x_m - ps * lat, p.y_m + pc * lat);
+            let body = roadworld_geom::Obb::new(
+                x,
+                y,
+                p.heading_rad + slope.atan(),
+                a.body.length_m,
+                a.body.width_m,
+            );
+            if body.overlaps(&obstacle) {
+                return false;
+            }
+            // Past it: the rear beyond the obstacle's front.
+            let along = (x - o.pose.x_m) * cos + (y - o.pose.y_m) * sin;
+            if along - 0.5 * a.body.length_m > 0.5 * o.body.length_m + OBSTACLE_SIDE_MARGIN_M {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Room driver `idx` keeps behind `leader` when that is a standing obstacle: enough for
+    /// its sharpest lane change, so that it can pull out round it from a stand.
+    pub(super) fn obstacle_clearance_m(&self, idx: u32, leader: u32) -> f64 {
+        if self.actors[leader as usize].script == Some(Script::Stand) {
+            super::min_lane_change_for(&self.actors[idx as usize].body) + 2.0
+        } else {
+            0.0
+        }
+    }
+
+    fn stage_stopped_vehicle(&mut self, p: &StoppedVehicle) -> Result<Vec<u32>, String> {
+        let id = self.next_id;
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(
+            super::stream_seed(self.seed, 0xAC70_0000 + id as u64),
+        );
+        let body = Body::sample(p.vehicle, &mut rng);
+        Ok(vec![self.place_ahead(body)?])
+    }
+
+    fn stage_debris(&mut self, p: &Debris) -> Result<Vec<u32>, String> {
+        // Resolved parameters are fixed: their mean is their value.
+        let body = Body {
+            kind: ActorKind::StaticObstacle,
+            length_m: p.length_m.mean(),
+            width_m: p.width_m.mean(),
+            height_m: p.height_m.mean(),
+            wheelbase_m: 0.0,
+        };
+        Ok(vec![self.place_ahead(body)?])
+    }
+
+    /// Light flags a script adds.
+    pub(super) fn script_flags(script: Option<Script>, kind: ActorKind) -> u16 {
+        match script {
+            Some(Script::Stand) if kind.is_motor_vehicle() => flags::HAZARD,
+            _ => 0,
+        }
+    }
+}
