@@ -25,10 +25,10 @@ fn ego_approaching_a_stopped_truck_has_finite_consistent_criticality() {
         w.step();
     }
     let event = w.event_log[0].clone();
-    let Outcome::Done { end_s, ego_passed } = event.outcome else {
+    let Outcome::Done { end_s, completed } = event.outcome else {
         panic!("{:?}", event.outcome)
     };
-    assert!(ego_passed);
+    assert!(completed);
     let rec = w.take_recording().expect("recording");
     let ego = w.ego.expect("ego");
     let all = tracks(&rec, &[ego, event.actors[0]]);

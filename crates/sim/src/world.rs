@@ -25,6 +25,8 @@ mod side;
 pub use events::{EventRecord, Outcome, Script};
 pub use side::{Crossing, Parked, SideKind, SideMap, SidePath, Walker, off_side};
 
+/// Acceleration of gravity.
+const GRAVITY_MPS2: f64 = 9.81;
 /// Lateral acceleration bound of lane changes.
 pub const LANE_CHANGE_LATERAL_ACCEL_MPS2: f64 = 1.5;
 /// Shortest lane change.
@@ -1413,6 +1415,9 @@ impl World {
         if v_cap < f64::MAX {
             acc = acc.min((v_cap - v) / dt);
         }
+        if let Some(Script::Brake { decel_mps2 }) = a.script {
+            acc = acc.min(-decel_mps2);
+        }
         // Moving off after a stand takes a reaction time.
         let a = &mut self.actors[idx as usize];
         if v < 0.05 && acc > 0.0 {
@@ -1432,13 +1437,21 @@ impl World {
             acc = acc.max(-x).max(-v / (2.0 * dt));
         }
         let jerk = info.max_jerk_mps3 * dt;
+        // Tyres give at most friction times g.
+        let max_decel = info
+            .max_decel_mps2
+            .min(self.environment.friction * GRAVITY_MPS2);
+        let a = &mut self.actors[idx as usize];
         acc = acc
-            .clamp(-info.max_decel_mps2, a.driver.max_accel_mps2)
+            .clamp(-max_decel, a.driver.max_accel_mps2)
             .clamp(a.accel_mps2 - jerk, a.accel_mps2 + jerk);
         if !acc.is_finite() {
-            acc = -info.max_decel_mps2;
+            acc = -max_decel;
         }
         a.next_accel = acc;
+        if matches!(a.script, Some(Script::Brake { .. })) && v < 0.05 {
+            a.script = None;
+        }
     }
 
     // ----- junctions --------------------------------------------------------------------
@@ -1751,7 +1764,7 @@ impl World {
         let need = self.needed_direction(idx);
         self.actors[idx as usize].need_lc = need;
         let a = &self.actors[idx as usize];
-        if a.lc_cooldown_s > 0.0 || a.hold.is_some() {
+        if a.lc_cooldown_s > 0.0 || a.hold.is_some() || a.script.is_some() {
             return;
         }
         let lane = self.map.lane(a.lane);

@@ -42,7 +42,7 @@ fn obstacles_appear_out_of_sight_in_the_egos_lane_and_stand_still() {
                 matches!(
                     r.outcome,
                     Outcome::Done {
-                        ego_passed: true,
+                        completed: true,
                         ..
                     }
                 ),
@@ -91,4 +91,61 @@ fn unsupported_events_are_refused_not_ignored() {
     let net = roadworld_road::generate(&spec.road, 1).expect("network");
     let err = World::new(net, &spec, 1).expect_err("refused");
     assert!(err.to_string().contains("CutIn"), "{err}");
+}
+
+#[test]
+fn the_egos_leader_brakes_hard_once_the_headway_has_fallen_to_the_trigger() {
+    let spec = roadworld_spec::parse_spec(
+        r#"(
+            road: (length_m: 8000.0, zones: [(class: Motorway, share: 1.0)],
+                   blocks: (straight: 1.0, curve: 1.0),
+                   motorway: (lanes_per_direction: (min: 3, max: 3))),
+            events: [(kind: LeadHardBrake(decel_mps2: Fixed(7.0), headway_s: Fixed(2.5)),
+                      window_s: (min: 20.0, max: 20.0))],
+        )"#,
+        "brake.ron",
+    )
+    .expect("spec");
+    let mut braked = 0;
+    for seed in 0..6 {
+        let mut w = run(&spec, seed);
+        let r = w.event_log[0].clone();
+        let rec = w.take_recording().expect("recording");
+        let collisions = roadworld_sim::check::collisions(&rec);
+        assert!(collisions.is_empty(), "seed {seed}: {collisions:?}");
+        match r.outcome {
+            Outcome::Done { completed, .. } => assert!(completed, "seed {seed}: {r:?}"),
+            // Traffic may never bring the ego that close within the wait: logged, not faked.
+            Outcome::Skipped(ref why) => {
+                assert!(why.contains("trigger"), "seed {seed}: {why}");
+                continue;
+            }
+            ref other => panic!("seed {seed}: {other:?}"),
+        }
+        braked += 1;
+        let leader = r.actors[0];
+        let start = (r.start_s.expect("started") / rec.step_s).round() as usize;
+        let ego = w.ego.expect("ego");
+        // At the trigger the ego's headway to the leader was at most 2.5 s.
+        let at = |k: usize, who: u32| {
+            *rec.frame(k)
+                .iter()
+                .find(|s| s.actor == who)
+                .expect("recorded")
+        };
+        let (e, l) = (at(start - 1, ego), at(start - 1, leader));
+        let gap = (l.x_m - e.x_m).hypot(l.y_m - e.y_m)
+            - 0.5 * (rec.actors[ego as usize].length_m + rec.actors[leader as usize].length_m);
+        assert!(
+            gap / e.speed_mps <= 2.5 + 0.05,
+            "seed {seed}: headway {}",
+            gap / e.speed_mps
+        );
+        // Then it braked at the asked deceleration (reached within the jerk limit).
+        let hardest = (start..(start + 40).min(rec.frames()))
+            .map(|k| at(k, leader).accel_mps2)
+            .fold(f32::MAX, f32::min);
+        assert!((hardest + 7.0).abs() < 0.05, "seed {seed}: {hardest}");
+    }
+    assert!(braked >= 3, "only {braked} of 6 seeds triggered");
 }

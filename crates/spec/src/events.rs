@@ -178,8 +178,10 @@ event_params! {
     LeadHardBrake {
         /// Deceleration of the lead vehicle.
         decel_mps2: [1.0, 10.0] = uniform(5.0, 8.0),
-        /// Time headway of the ego to the leader when the braking starts.
-        headway_s: [0.3, 5.0] = uniform(1.0, 2.0),
+        /// The braking starts once the ego's time headway to its leader is at or under this
+        /// (as OpenSCENARIO's TimeHeadwayCondition); an ego that keeps more headway than
+        /// this never triggers it, and the event is logged as skipped.
+        headway_s: [0.3, 5.0] = uniform(1.5, 3.0),
     }
 }
 

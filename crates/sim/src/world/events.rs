@@ -5,14 +5,16 @@
 //! event brings in are placed out of the ego's sight ([`SPAWN_SIGHT_M`]) and carry a
 //! [`Script`] that replaces their behaviour; every event leaves an [`EventRecord`].
 //!
-//! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet). Specs
-//! with other entries are refused by [`World::new`] rather than run without them.
+//! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet) and
+//! `LeadHardBrake`. Specs with other entries are refused by [`World::new`] rather than run
+//! without them. An event whose trigger does not hold within [`MAX_WAIT_S`] of its start
+//! time is logged as skipped, never faked.
 
 use super::{SPAWN_SIGHT_M, World};
 use crate::kinds::Body;
 use crate::lanes::LaneId;
 use crate::{SimError, flags};
-use roadworld_spec::events::{Debris, StoppedVehicle};
+use roadworld_spec::events::{Debris, LeadHardBrake, StoppedVehicle};
 use roadworld_spec::{ActorKind, EventKind, EventSpec};
 
 /// How a scripted actor behaves instead of its driver model.
@@ -20,6 +22,9 @@ use roadworld_spec::{ActorKind, EventKind, EventSpec};
 pub enum Script {
     /// Stands where it is, for good (a breakdown with hazard lights, debris).
     Stand,
+    /// Brakes at this deceleration (within the vehicle's and the road's limits) down to a
+    /// stand, then drives on as before.
+    Brake { decel_mps2: f64 },
 }
 
 /// How an event went.
@@ -28,11 +33,11 @@ pub enum Outcome {
     /// Waiting for its start time or for the event before it.
     Pending,
     Running,
-    /// Over at this time; `ego_passed`: the ego got past it (else it ran out of time or the
-    /// ego left).
+    /// Over at this time; `completed`: it played out (the ego got past the obstacle, the
+    /// leader braked to a stand), else it ran out of time or the ego left.
     Done {
         end_s: f64,
-        ego_passed: bool,
+        completed: bool,
     },
     /// Could not be staged (why).
     Skipped(String),
@@ -52,6 +57,8 @@ pub struct EventRecord {
     pub outcome: Outcome,
 }
 
+/// Longest an event waits for its trigger after its start time.
+pub const MAX_WAIT_S: f64 = 60.0;
 /// Longest an event runs.
 const MAX_EVENT_S: f64 = 90.0;
 /// Seconds of travel ahead of the ego where obstacles are placed (at least out of sight).
@@ -67,7 +74,10 @@ const END_MARGIN_M: f64 = 15.0;
 
 /// Whether the runtime can stage this catalog entry.
 fn supported(kind: &EventKind) -> bool {
-    matches!(kind, EventKind::StoppedVehicle(_) | EventKind::Debris(_))
+    matches!(
+        kind,
+        EventKind::StoppedVehicle(_) | EventKind::Debris(_) | EventKind::LeadHardBrake(_)
+    )
 }
 
 impl World {
@@ -109,14 +119,14 @@ impl World {
             Outcome::Pending => {
                 let at = self.event_log[k].spec.window_s.map_or(0.0, |w| w.min);
                 if t + 1e-9 >= at {
-                    self.stage(k);
+                    self.stage(k, t - at);
                 }
             }
             Outcome::Running => {
-                if let Some(ego_passed) = self.event_over(k) {
+                if let Some(completed) = self.event_over(k) {
                     self.event_log[k].outcome = Outcome::Done {
                         end_s: t,
-                        ego_passed,
+                        completed,
                     };
                 }
             }
@@ -124,25 +134,60 @@ impl World {
         }
     }
 
-    fn stage(&mut self, k: usize) {
-        self.event_log[k].start_s = Some(self.time_s());
+    /// Stages event `k` if its trigger holds, `waited_s` after its start time.
+    fn stage(&mut self, k: usize, waited_s: f64) {
         let kind = self.event_log[k].spec.kind.clone();
         let result = match &kind {
-            EventKind::StoppedVehicle(p) => self.stage_stopped_vehicle(p),
-            EventKind::Debris(p) => self.stage_debris(p),
+            EventKind::StoppedVehicle(p) => self.stage_stopped_vehicle(p).map(Some),
+            EventKind::Debris(p) => self.stage_debris(p).map(Some),
+            EventKind::LeadHardBrake(p) => Ok(self.stage_lead_brake(p)),
             other => Err(format!("{} cannot be staged", other.variant())),
         };
         match result {
-            Ok(actors) => {
+            Ok(Some(actors)) => {
+                self.event_log[k].start_s = Some(self.time_s());
                 self.event_log[k].actors = actors;
                 self.event_log[k].outcome = Outcome::Running;
             }
+            Ok(None) if waited_s > MAX_WAIT_S => {
+                self.event_log[k].outcome = Outcome::Skipped(format!(
+                    "its trigger did not hold within {MAX_WAIT_S} s of its start time"
+                ));
+            }
+            Ok(None) => {}
             Err(why) => self.event_log[k].outcome = Outcome::Skipped(why),
         }
     }
 
-    /// `Some(true)` once the ego has passed every actor of the event by 20 m; `Some(false)`
-    /// when the ego has left or after [`MAX_EVENT_S`]; `None` while it goes on.
+    /// The ego's leader in its lane within 150 m, unscripted, with the ego's time headway to
+    /// it at or under `headway_s` (the ego moving): that leader brakes.
+    fn stage_lead_brake(&mut self, p: &LeadHardBrake) -> Option<Vec<u32>> {
+        let e = self.ego?;
+        let ego = &self.actors[e as usize];
+        if !ego.alive || ego.speed_mps < 5.0 || ego.lane_change.is_some() {
+            return None;
+        }
+        let (leader, j) = self.leader_along(e, ego.lane, ego.d_m)?;
+        let headway = leader.gap_m / ego.speed_mps;
+        let o = &self.actors[j as usize];
+        let ok = leader.gap_m < 150.0
+            && headway <= p.headway_s.mean()
+            && o.script.is_none()
+            && o.body.kind.is_motor_vehicle()
+            && o.speed_mps > 3.0
+            && o.lane_change.is_none();
+        if !ok {
+            return None;
+        }
+        self.actors[j as usize].script = Some(Script::Brake {
+            decel_mps2: p.decel_mps2.mean(),
+        });
+        Some(vec![j])
+    }
+
+    /// `Some(true)` once the event has played out: the ego has passed every obstacle by 20 m,
+    /// every braking leader has come to a stand (its script over); `Some(false)` when the
+    /// ego has left or after [`MAX_EVENT_S`]; `None` while it goes on.
     fn event_over(&self, k: usize) -> Option<bool> {
         let r = &self.event_log[k];
         let Some(e) = self.ego.filter(|&e| self.actors[e as usize].alive) else {
@@ -150,11 +195,18 @@ impl World {
         };
         let p = &self.actors[e as usize].pose;
         let (sin, cos) = p.heading_rad.sin_cos();
-        let passed = r.actors.iter().all(|&j| {
+        let played_out = r.actors.iter().all(|&j| {
             let a = &self.actors[j as usize];
-            !a.alive || (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin < -20.0
+            match a.script {
+                _ if !a.alive => true,
+                Some(Script::Stand) => {
+                    (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin < -20.0
+                }
+                Some(Script::Brake { .. }) => false,
+                None => true,
+            }
         });
-        if passed {
+        if played_out {
             Some(true)
         } else if self.time_s() - r.start_s.unwrap_or(0.0) > MAX_EVENT_S {
             Some(false)
