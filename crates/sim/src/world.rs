@@ -22,11 +22,11 @@ use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 mod events;
 mod side;
 
-pub use events::{EventRecord, Outcome, Script};
+pub use events::{EventRecord, Outcome, Script, Zone};
 pub use side::{Crossing, Parked, SideKind, SideMap, SidePath, Walker, off_side};
 
 /// Acceleration of gravity.
-const GRAVITY_MPS2: f64 = 9.81;
+pub const GRAVITY_MPS2: f64 = 9.81;
 /// Lateral acceleration bound of lane changes.
 pub const LANE_CHANGE_LATERAL_ACCEL_MPS2: f64 = 1.5;
 /// Shortest lane change.
@@ -232,6 +232,10 @@ pub struct World {
     /// Lanes an event's standing obstacle blocks: drivers there must change lanes, and
     /// drivers beside let them in.
     blocked: Vec<bool>,
+    /// Lanes some zone covers.
+    zoned: Vec<bool>,
+    /// Fog banks and slippery patches laid by events.
+    pub zones: Vec<Zone>,
     /// Actors changing out of each lane, still blocking it.
     ghosts: Vec<Vec<u32>>,
     /// Actors holding each junction path.
@@ -362,6 +366,8 @@ impl World {
             rngs: Vec::new(),
             lists: vec![Vec::new(); n],
             blocked: vec![false; n],
+            zoned: vec![false; n],
+            zones: Vec::new(),
             ghosts: vec![Vec::new(); n],
             holds: vec![Vec::new(); n],
             step_s: spec.sim.step_s,
@@ -1349,6 +1355,16 @@ impl World {
         let mut v0 = (lane.speed_limit_mps * a.driver.desired_speed_factor)
             .min(lane.advisory_at(a.d_m))
             .min(info.max_speed_mps);
+        let (visibility, zone_friction) = if self.zones.is_empty() {
+            (None, None)
+        } else {
+            self.zone_at(a.lane, a.d_m)
+        };
+        if let Some(vis) = visibility {
+            // In fog: able to stop within the visibility (a second to react).
+            let b = a.driver.comfortable_decel_mps2;
+            v0 = v0.min(-b + (b * b + 2.0 * b * vis).sqrt());
+        }
         let mut dist = lane.length_m - a.d_m;
         let mut end_gap: Option<f64> = None;
         let mut last = lane;
@@ -1402,8 +1418,18 @@ impl World {
         if let Some(g) = usable_end {
             obstacles.push(g);
         }
-        let tau = dt + info.max_decel_mps2 / (2.0 * info.max_jerk_mps3.max(1.0));
-        let b_safe = info.max_decel_mps2 * 0.8;
+        // On a slippery surface drivers feel what their brakes give; background drivers see
+        // a patch on their lane or the next ones coming (the ego's driver finds out on it).
+        let felt = if a.ego || self.zones.is_empty() {
+            zone_friction
+        } else {
+            self.friction_ahead(idx).or(zone_friction)
+        };
+        let brake_mps2 = felt.map_or(info.max_decel_mps2, |f| {
+            info.max_decel_mps2.min(f * GRAVITY_MPS2)
+        });
+        let tau = dt + brake_mps2 / (2.0 * info.max_jerk_mps3.max(1.0));
+        let b_safe = brake_mps2 * 0.8;
         let mut v_cap = f64::MAX;
         for g in obstacles {
             acc = acc.min(acc_accel(&a.driver, v, v0, Some(Leader::standing(g))));
@@ -1438,9 +1464,10 @@ impl World {
         }
         let jerk = info.max_jerk_mps3 * dt;
         // Tyres give at most friction times g.
-        let max_decel = info
-            .max_decel_mps2
-            .min(self.environment.friction * GRAVITY_MPS2);
+        let friction = zone_friction.map_or(self.environment.friction, |f| {
+            f.min(self.environment.friction)
+        });
+        let max_decel = info.max_decel_mps2.min(friction * GRAVITY_MPS2);
         let a = &mut self.actors[idx as usize];
         acc = acc
             .clamp(-max_decel, a.driver.max_accel_mps2)
@@ -2467,7 +2494,8 @@ impl World {
             if vehicle && (a.accel_mps2 < -0.5 || a.speed_mps < 0.05) {
                 fl |= flags::BRAKE;
             }
-            if vehicle && (headlights || a.body.kind == ActorKind::Motorcycle) {
+            let in_fog = !self.zones.is_empty() && self.zone_at(a.lane, a.d_m).0.is_some();
+            if vehicle && (headlights || in_fog || a.body.kind == ActorKind::Motorcycle) {
                 fl |= flags::HEADLIGHTS;
             }
             fl |= Self::script_flags(a.script, a.body.kind);

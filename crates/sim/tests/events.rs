@@ -149,3 +149,136 @@ fn the_egos_leader_brakes_hard_once_the_headway_has_fallen_to_the_trigger() {
     }
     assert!(braked >= 3, "only {braked} of 6 seeds triggered");
 }
+
+fn zone_spec(event: &str) -> ScenarioSpec {
+    roadworld_spec::parse_spec(
+        &format!(
+            r#"(
+                road: (length_m: 8000.0, zones: [(class: Motorway, share: 1.0)],
+                       blocks: (straight: 1.0, curve: 1.0),
+                       motorway: (lanes_per_direction: (min: 3, max: 3))),
+                events: [(kind: {event}, window_s: (min: 20.0, max: 20.0))],
+            )"#
+        ),
+        "zone.ron",
+    )
+    .expect("spec")
+}
+
+/// Frames in which an actor (the ego: `None`) is inside zone `z`.
+fn in_zone(w: &World, rec: &roadworld_sim::Recording, z: usize, who: Option<u32>) -> Vec<usize> {
+    let zone = &w.zones[z];
+    (0..rec.frames())
+        .filter(|&k| {
+            rec.frame(k).iter().any(|s| {
+                let me = match who {
+                    None => s.flags & flags::EGO != 0,
+                    Some(a) => s.actor == a,
+                };
+                me && zone.spans.iter().any(|&(l, d0, d1)| {
+                    w.map.lane(l).lane == rec.lanes[s.lane as usize]
+                        && (d0..=d1).contains(&w.map.lane(l).d_at_s(s.s_m as f64))
+                })
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn in_a_fog_bank_traffic_slows_to_stop_within_the_visibility_with_lights_on() {
+    let spec = zone_spec("FogBank(visibility_m: Fixed(40.0), length_m: Fixed(600.0))");
+    for seed in 0..3 {
+        let mut w = run(&spec, seed);
+        let r = w.event_log[0].clone();
+        assert!(
+            matches!(
+                r.outcome,
+                Outcome::Done {
+                    completed: true,
+                    ..
+                }
+            ),
+            "seed {seed}: {r:?}"
+        );
+        let rec = w.take_recording().expect("recording");
+        let inside = in_zone(&w, &rec, r.zones[0] as usize, None);
+        assert!(
+            inside.len() > 50,
+            "seed {seed}: {} frames in the fog",
+            inside.len()
+        );
+        // The ego's comfortable deceleration is 2 m/s^2: v = -2 + sqrt(4 + 4 * 40) = 10.8.
+        let v_fog = -2.0 + (4.0f64 + 2.0 * 2.0 * 40.0).sqrt();
+        let late = &inside[inside.len() / 2..];
+        for &k in late {
+            let e = rec
+                .frame(k)
+                .iter()
+                .find(|s| s.flags & flags::EGO != 0)
+                .expect("ego");
+            // IDM settles on its desired speed from above asymptotically: 5% over is allowed.
+            assert!(
+                (e.speed_mps as f64) < 1.05 * v_fog,
+                "seed {seed}: {} m/s",
+                e.speed_mps
+            );
+            assert!(e.flags & flags::HEADLIGHTS != 0);
+        }
+        assert!(
+            roadworld_sim::check::collisions(&rec).is_empty(),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn on_a_slippery_patch_the_braking_leader_gets_no_more_than_friction_allows() {
+    let spec = zone_spec(
+        "LowFriction(friction: Fixed(0.2), length_m: Fixed(300.0), lead_decel_mps2: Fixed(7.0))",
+    );
+    let mut braked = 0;
+    for seed in 0..6 {
+        let mut w = run(&spec, seed);
+        let r = w.event_log[0].clone();
+        let rec = w.take_recording().expect("recording");
+        // On ice the event may end in a crash, but only the ego and the braking leader may be
+        // in it: everyone else drives as the surface allows.
+        for c in roadworld_sim::check::collisions(&rec) {
+            let involved = [Some(c.actor), c.other];
+            assert!(
+                involved.contains(&w.ego)
+                    && involved.iter().flatten().any(|a| r.actors.contains(a)),
+                "seed {seed}: {c:?}"
+            );
+        }
+        assert!(
+            matches!(
+                r.outcome,
+                Outcome::Done {
+                    completed: true,
+                    ..
+                }
+            ),
+            "seed {seed}: {r:?}"
+        );
+        let Some(&leader) = r.actors.first() else {
+            // No leader within reach on the patch: the ego crossed it alone.
+            continue;
+        };
+        braked += 1;
+        // On the patch it brakes as hard as the surface gives, no harder.
+        let hardest = in_zone(&w, &rec, r.zones[0] as usize, Some(leader))
+            .into_iter()
+            .filter_map(|k| rec.frame(k).iter().find(|s| s.actor == leader))
+            .map(|s| s.accel_mps2)
+            .fold(f32::MAX, f32::min);
+        assert!(
+            (hardest + 0.2 * 9.81).abs() < 0.05,
+            "seed {seed}: {hardest}"
+        );
+    }
+    assert!(
+        braked >= 2,
+        "only {braked} of 6 seeds had a leader braking on the patch"
+    );
+}

@@ -5,12 +5,14 @@
 //! event brings in are placed out of the ego's sight ([`SPAWN_SIGHT_M`]) and carry a
 //! [`Script`] that replaces their behaviour; every event leaves an [`EventRecord`].
 //!
-//! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet) and
-//! `LeadHardBrake`. Specs with other entries are refused by [`World::new`] rather than run
+//! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet),
+//! `LeadHardBrake`, and the zones `FogBank` and `LowFriction` (laid on the ego's way and the
+//! lanes beside it, out of sight; background drivers see a slippery patch coming, the ego's
+//! driver finds out on it). Specs with other entries are refused by [`World::new`] rather than run
 //! without them. An event whose trigger does not hold within [`MAX_WAIT_S`] of its start
 //! time is logged as skipped, never faked.
 
-use super::{SPAWN_SIGHT_M, World};
+use super::{GRAVITY_MPS2, SPAWN_SIGHT_M, World};
 use crate::kinds::Body;
 use crate::lanes::LaneId;
 use crate::{SimError, flags};
@@ -25,6 +27,20 @@ pub enum Script {
     /// Brakes at this deceleration (within the vehicle's and the road's limits) down to a
     /// stand, then drives on as before.
     Brake { decel_mps2: f64 },
+}
+
+/// A stretch of road an event changes: fog (visibility) or a slippery surface (friction).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    /// Visibility inside, if foggy.
+    pub visibility_m: Option<f64>,
+    /// Friction coefficient inside, if slippery.
+    pub friction: Option<f64>,
+    /// The lanes it covers, each from `d0` to `d1`: the ego's way and the lanes beside it.
+    pub spans: Vec<(LaneId, f64, f64)>,
+    /// Where it ends on the ego's way: position and heading.
+    pub end_xy: (f64, f64),
+    pub end_heading_rad: f64,
 }
 
 /// How an event went.
@@ -54,6 +70,8 @@ pub struct EventRecord {
     pub start_s: Option<f64>,
     /// Actors it brought in or took over (indices into the world's actors).
     pub actors: Vec<u32>,
+    /// Zones it laid (indices into [`World::zones`]).
+    pub zones: Vec<u32>,
     pub outcome: Outcome,
 }
 
@@ -76,7 +94,11 @@ const END_MARGIN_M: f64 = 15.0;
 fn supported(kind: &EventKind) -> bool {
     matches!(
         kind,
-        EventKind::StoppedVehicle(_) | EventKind::Debris(_) | EventKind::LeadHardBrake(_)
+        EventKind::StoppedVehicle(_)
+            | EventKind::Debris(_)
+            | EventKind::LeadHardBrake(_)
+            | EventKind::FogBank(_)
+            | EventKind::LowFriction(_)
     )
 }
 
@@ -94,6 +116,7 @@ impl World {
                 spec: spec.clone(),
                 start_s: None,
                 actors: Vec::new(),
+                zones: Vec::new(),
                 outcome: Outcome::Pending,
             })
             .collect();
@@ -123,6 +146,7 @@ impl World {
                 }
             }
             Outcome::Running => {
+                self.follow_up(k);
                 if let Some(completed) = self.event_over(k) {
                     self.event_log[k].outcome = Outcome::Done {
                         end_s: t,
@@ -134,6 +158,152 @@ impl World {
         }
     }
 
+    /// What a running event does next: on a low-friction patch, the ego's leader brakes once
+    /// it is on the patch (once).
+    fn follow_up(&mut self, k: usize) {
+        let EventKind::LowFriction(p) = &self.event_log[k].spec.kind else {
+            return;
+        };
+        let (decel, Some(&zone)) = (p.lead_decel_mps2.mean(), self.event_log[k].zones.first())
+        else {
+            return;
+        };
+        if !self.event_log[k].actors.is_empty() {
+            return;
+        }
+        let Some(e) = self.ego.filter(|&e| self.actors[e as usize].alive) else {
+            return;
+        };
+        let ego = &self.actors[e as usize];
+        let Some((leader, j)) = self.leader_along(e, ego.lane, ego.d_m) else {
+            return;
+        };
+        let o = &self.actors[j as usize];
+        let z = &self.zones[zone as usize];
+        let on_patch = z
+            .spans
+            .iter()
+            .any(|&(l, d0, d1)| l == o.lane && (d0..=d1).contains(&o.d_m));
+        // With the patch still ahead for its whole stop (straight-line distance to its end,
+        // short on curves).
+        let mu_g = z.friction.unwrap_or(1.0) * GRAVITY_MPS2;
+        let to_end = (z.end_xy.0 - o.pose.x_m).hypot(z.end_xy.1 - o.pose.y_m);
+        let stop_m = o.speed_mps * o.speed_mps / (2.0 * decel.min(mu_g)) + 10.0;
+        if on_patch
+            && to_end >= stop_m
+            && leader.gap_m < 120.0
+            && o.script.is_none()
+            && o.body.kind.is_motor_vehicle()
+            && o.speed_mps > 3.0
+        {
+            self.actors[j as usize].script = Some(Script::Brake { decel_mps2: decel });
+            self.event_log[k].actors.push(j);
+        }
+    }
+
+    /// Lays a zone of `length_m` on the ego's way out of its sight, and on the lanes beside.
+    fn lay_zone(
+        &mut self,
+        length_m: f64,
+        visibility_m: Option<f64>,
+        friction: Option<f64>,
+    ) -> Result<u32, String> {
+        let e = self.ego.ok_or("no ego")?;
+        let v = self.actors[e as usize].speed_mps;
+        let ahead = (SPAWN_SIGHT_M + 20.0).max(v * PLACE_AHEAD_S);
+        let (mut lane, mut d) = self
+            .spot_ahead_of_ego(ahead, 0.0)
+            .ok_or_else(|| format!("no road on the ego's way {ahead:.0} m ahead"))?;
+        let mut spans = Vec::new();
+        let mut left = length_m;
+        let mut plan = self.actors[e as usize].plan.clone();
+        plan.reverse();
+        let (mut end_d, mut end_lane) = (d, lane);
+        while left > 0.0 {
+            let l = self.map.lane(lane);
+            let d1 = (d + left).min(l.length_m);
+            spans.push((lane, d, d1));
+            // The lanes beside, over the same share of the section.
+            for side in [true, false] {
+                let mut cur = lane;
+                while let Some(n) = if side {
+                    self.map.lane(cur).left
+                } else {
+                    self.map.lane(cur).right
+                } {
+                    let nl = self.map.lane(n);
+                    let k = nl.length_m / l.length_m.max(1e-9);
+                    spans.push((n, d * k, d1 * k));
+                    cur = n;
+                }
+            }
+            left -= d1 - d;
+            (end_lane, end_d) = (lane, d1);
+            if left <= 0.0 {
+                break;
+            }
+            match plan.pop().or_else(|| self.route_next_lane(lane)) {
+                Some(n) => {
+                    lane = n;
+                    d = 0.0;
+                }
+                None => break,
+            }
+        }
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let end = self.map.lane(end_lane).at(end_d);
+        for &(l, _, _) in &spans {
+            self.zoned[l.index()] = true;
+        }
+        self.zones.push(Zone {
+            visibility_m,
+            friction,
+            spans,
+            end_xy: (end.x_m, end.y_m),
+            end_heading_rad: end.heading_rad,
+        });
+        Ok(self.zones.len() as u32 - 1)
+    }
+
+    /// The lowest friction of the zones on an actor's lane or its next two planned lanes.
+    pub(super) fn friction_ahead(&self, idx: u32) -> Option<f64> {
+        let a = &self.actors[idx as usize];
+        let lanes = std::iter::once(a.lane).chain(a.plan.iter().copied().take(2));
+        let mut mu: Option<f64> = None;
+        for lane in lanes.filter(|l| self.zoned[l.index()]) {
+            for z in &self.zones {
+                if let Some(f) = z.friction
+                    && z.spans.iter().any(|&(l, _, _)| l == lane)
+                {
+                    mu = Some(mu.map_or(f, |m| m.min(f)));
+                }
+            }
+        }
+        mu
+    }
+
+    /// Visibility and friction where an actor is (`None`: no zone there).
+    pub(super) fn zone_at(&self, lane: LaneId, d: f64) -> (Option<f64>, Option<f64>) {
+        let (mut vis, mut mu) = (None::<f64>, None::<f64>);
+        if !self.zoned[lane.index()] {
+            return (vis, mu);
+        }
+        for z in &self.zones {
+            if z.spans
+                .iter()
+                .any(|&(l, d0, d1)| l == lane && (d0..=d1).contains(&d))
+            {
+                if let Some(v) = z.visibility_m {
+                    vis = Some(vis.map_or(v, |x| x.min(v)));
+                }
+                if let Some(f) = z.friction {
+                    mu = Some(mu.map_or(f, |x| x.min(f)));
+                }
+            }
+        }
+        (vis, mu)
+    }
+
     /// Stages event `k` if its trigger holds, `waited_s` after its start time.
     fn stage(&mut self, k: usize, waited_s: f64) {
         let kind = self.event_log[k].spec.kind.clone();
@@ -141,6 +311,18 @@ impl World {
             EventKind::StoppedVehicle(p) => self.stage_stopped_vehicle(p).map(Some),
             EventKind::Debris(p) => self.stage_debris(p).map(Some),
             EventKind::LeadHardBrake(p) => Ok(self.stage_lead_brake(p)),
+            EventKind::FogBank(p) => self
+                .lay_zone(p.length_m.mean(), Some(p.visibility_m.mean()), None)
+                .map(|z| {
+                    self.event_log[k].zones = vec![z];
+                    Some(Vec::new())
+                }),
+            EventKind::LowFriction(p) => self
+                .lay_zone(p.length_m.mean(), None, Some(p.friction.mean()))
+                .map(|z| {
+                    self.event_log[k].zones = vec![z];
+                    Some(Vec::new())
+                }),
             other => Err(format!("{} cannot be staged", other.variant())),
         };
         match result {
@@ -206,7 +388,12 @@ impl World {
                 None => true,
             }
         });
-        if played_out {
+        let zones_passed = r.zones.iter().all(|&z| {
+            let z = &self.zones[z as usize];
+            let (zs, zc) = z.end_heading_rad.sin_cos();
+            (p.x_m - z.end_xy.0) * zc + (p.y_m - z.end_xy.1) * zs > 0.0
+        });
+        if played_out && zones_passed {
             Some(true)
         } else if self.time_s() - r.start_s.unwrap_or(0.0) > MAX_EVENT_S {
             Some(false)
