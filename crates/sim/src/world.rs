@@ -1444,6 +1444,52 @@ impl World {
         if let Some(Script::Brake { decel_mps2 }) = a.script {
             acc = acc.min(-decel_mps2);
         }
+        if let Some(Script::CutIn {
+            cut_speed_mps: Some(v_cut),
+            ..
+        }) = a.script
+            && a.lane_change.is_some()
+        {
+            // Cutting in: at the cut-in speed until it is in.
+            let c = (v_cut - v).clamp(-3.0, 2.5);
+            acc = if v_cap < f64::MAX {
+                c.min((v_cap - v) / dt)
+            } else {
+                c
+            };
+        } else if let Some(Script::CutIn { ego, lateral_s, .. }) = a.script {
+            if self.actors[ego as usize].lane == a.lane {
+                // In: the driver model takes over.
+                self.actors[idx as usize].script = None;
+            } else {
+                match self.cut_in_control(idx) {
+                    Some((c, now_drifting, cut)) => {
+                        if let Some(Script::CutIn { drifting, .. }) =
+                            self.actors[idx as usize].script.as_mut()
+                        {
+                            *drifting = now_drifting;
+                        }
+                        // Lining up beside the ego, never into its own leader.
+                        acc = if v_cap < f64::MAX {
+                            c.min((v_cap - v) / dt)
+                        } else {
+                            c
+                        };
+                        if let Some(target) = cut {
+                            if let Some(Script::CutIn { cut_speed_mps, .. }) =
+                                self.actors[idx as usize].script.as_mut()
+                            {
+                                *cut_speed_mps = Some(v);
+                            }
+                            let body = self.actors[idx as usize].body;
+                            let len = (v * lateral_s).max(min_lane_change_for(&body));
+                            self.start_lane_change(idx, target, len);
+                        }
+                    }
+                    None => self.actors[idx as usize].script = None,
+                }
+            }
+        }
         // Moving off after a stand takes a reaction time.
         let a = &mut self.actors[idx as usize];
         if v < 0.05 && acc > 0.0 {

@@ -87,10 +87,13 @@ fn obstacles_appear_out_of_sight_in_the_egos_lane_and_stand_still() {
 
 #[test]
 fn unsupported_events_are_refused_not_ignored() {
-    let spec = roadworld_spec::parse_spec("(events: [(kind: CutIn())])", "cut.ron").expect("spec");
+    let spec = roadworld_spec::parse_spec("(events: [(kind: WrongWayDriver())])", "wrong.ron")
+        .expect("spec");
     let net = roadworld_road::generate(&spec.road, 1).expect("network");
-    let err = World::new(net, &spec, 1).expect_err("refused");
-    assert!(err.to_string().contains("CutIn"), "{err}");
+    match World::new(net, &spec, 1) {
+        Ok(_) => panic!("a WrongWayDriver event was accepted by a runtime that cannot stage it"),
+        Err(err) => assert!(err.to_string().contains("WrongWayDriver"), "{err}"),
+    }
 }
 
 #[test]
@@ -281,4 +284,46 @@ fn on_a_slippery_patch_the_braking_leader_gets_no_more_than_friction_allows() {
         braked >= 2,
         "only {braked} of 6 seeds had a leader braking on the patch"
     );
+}
+
+#[test]
+fn a_cut_in_crosses_into_the_egos_lane_at_the_asked_gap_and_speed() {
+    let spec = zone_spec(
+        "CutIn(gap_m: Fixed(8.0), rel_speed_mps: Fixed(-2.0), lateral_s: Fixed(2.0), side: Left)",
+    );
+    let mut cut = 0;
+    for seed in 0..6 {
+        let mut w = run(&spec, seed);
+        let r = w.event_log[0].clone();
+        let rec = w.take_recording().expect("recording");
+        match r.outcome {
+            Outcome::Done { completed, .. } => assert!(completed, "seed {seed}: {r:?}"),
+            Outcome::Skipped(ref why) => {
+                assert!(why.contains("trigger"), "seed {seed}: {why}");
+                continue;
+            }
+            ref other => panic!("seed {seed}: {other:?}"),
+        }
+        cut += 1;
+        let cutter = r.actors[0];
+        let ego = w.ego.expect("ego");
+        // The frame its lane change began (the log notes it a step later).
+        let k = (r.action_s.expect("it cut in") / rec.step_s).round() as usize - 1;
+        let f = rec.frame(k);
+        let c = f.iter().find(|s| s.actor == cutter).expect("cutter");
+        let e = f.iter().find(|s| s.actor == ego).expect("ego");
+        let (sin, cos) = (e.heading_rad as f64).sin_cos();
+        let along = (c.x_m - e.x_m) as f64 * cos + (c.y_m - e.y_m) as f64 * sin;
+        let gap = along
+            - 0.5
+                * (rec.actors[cutter as usize].length_m + rec.actors[ego as usize].length_m) as f64;
+        assert!((gap - 8.0).abs() < 1.6, "seed {seed}: gap {gap}");
+        let dv = (c.speed_mps - e.speed_mps) as f64;
+        assert!((dv + 2.0).abs() < 1.1, "seed {seed}: relative speed {dv}");
+        assert!(
+            roadworld_sim::check::collisions(&rec).is_empty(),
+            "seed {seed}"
+        );
+    }
+    assert!(cut >= 5, "only {cut} of 6 seeds had a cutter");
 }

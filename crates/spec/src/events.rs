@@ -160,9 +160,11 @@ pub enum Emergency {
 event_params! {
     /// A vehicle from a neighbouring lane changes into the ego's lane close ahead.
     CutIn {
-        /// Gap from the cutter's rear to the ego's front as it crosses the lane line.
+        /// Gap from the cutter's rear to the ego's front when the cutter starts to leave its
+        /// lane (what follows depends on the ego).
         gap_m: [1.0, 80.0] = uniform(6.0, 15.0),
-        /// Cutter's speed minus the ego's (negative: slower) at the cut.
+        /// Cutter's speed minus the ego's (negative: slower) at that moment; the cutter holds
+        /// its speed until it is in.
         rel_speed_mps: [-20.0, 10.0] = uniform(-4.0, 0.0),
         /// Time the cutter takes from leaving its lane centre to the ego lane's centre.
         lateral_s: [1.0, 8.0] = uniform(1.5, 3.0),

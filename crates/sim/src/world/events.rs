@@ -16,7 +16,7 @@ use super::{GRAVITY_MPS2, SPAWN_SIGHT_M, World};
 use crate::kinds::Body;
 use crate::lanes::LaneId;
 use crate::{SimError, flags};
-use roadworld_spec::events::{Debris, LeadHardBrake, StoppedVehicle};
+use roadworld_spec::events::{CutIn, Debris, LeadHardBrake, Side, StoppedVehicle};
 use roadworld_spec::{ActorKind, EventKind, EventSpec};
 
 /// How a scripted actor behaves instead of its driver model.
@@ -27,6 +27,21 @@ pub enum Script {
     /// Brakes at this deceleration (within the vehicle's and the road's limits) down to a
     /// stand, then drives on as before.
     Brake { decel_mps2: f64 },
+    /// Positions itself in the lane beside the ego so that its rear is `gap_m` ahead of the
+    /// ego's front at the ego's speed plus `rel_speed_mps`, then changes into the ego's lane
+    /// in `lateral_s` whatever the gap (the driver model takes over once it is in).
+    CutIn {
+        ego: u32,
+        /// It comes from the ego's left (changes to its right).
+        from_left: bool,
+        gap_m: f64,
+        rel_speed_mps: f64,
+        lateral_s: f64,
+        /// Placed on the far side of its mark and now drifting onto it at the cut-in speed.
+        drifting: bool,
+        /// The speed it holds while it cuts in (set when it starts).
+        cut_speed_mps: Option<f64>,
+    },
 }
 
 /// A stretch of road an event changes: fog (visibility) or a slippery surface (friction).
@@ -72,11 +87,20 @@ pub struct EventRecord {
     pub actors: Vec<u32>,
     /// Zones it laid (indices into [`World::zones`]).
     pub zones: Vec<u32>,
+    /// When its decisive action happened: the cutter left its lane, the leader began to brake
+    /// (for obstacles and zones: when they were laid).
+    pub action_s: Option<f64>,
+    /// When it played out (it ends [`EVENT_TAIL_S`] later, to see what follows).
+    pub played_out_s: Option<f64>,
     pub outcome: Outcome,
 }
 
 /// Longest an event waits for its trigger after its start time.
 pub const MAX_WAIT_S: f64 = 60.0;
+/// Seconds an event goes on after it has played out (the aftermath counts for criticality).
+pub const EVENT_TAIL_S: f64 = 5.0;
+/// Room a cutter needs ahead of it in its lane to line up beside the ego.
+const CUT_IN_ROOM_M: f64 = 50.0;
 /// Longest an event runs.
 const MAX_EVENT_S: f64 = 90.0;
 /// Seconds of travel ahead of the ego where obstacles are placed (at least out of sight).
@@ -99,6 +123,7 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::LeadHardBrake(_)
             | EventKind::FogBank(_)
             | EventKind::LowFriction(_)
+            | EventKind::CutIn(_)
     )
 }
 
@@ -117,6 +142,8 @@ impl World {
                 start_s: None,
                 actors: Vec::new(),
                 zones: Vec::new(),
+                action_s: None,
+                played_out_s: None,
                 outcome: Outcome::Pending,
             })
             .collect();
@@ -147,20 +174,176 @@ impl World {
             }
             Outcome::Running => {
                 self.follow_up(k);
-                if let Some(completed) = self.event_over(k) {
-                    self.event_log[k].outcome = Outcome::Done {
-                        end_s: t,
-                        completed,
-                    };
+                match self.event_over(k) {
+                    Some(true) => {
+                        let since = *self.event_log[k].played_out_s.get_or_insert(t);
+                        if t - since >= EVENT_TAIL_S {
+                            self.event_log[k].outcome = Outcome::Done {
+                                end_s: t,
+                                completed: true,
+                            };
+                        }
+                    }
+                    Some(false) => {
+                        self.event_log[k].outcome = Outcome::Done {
+                            end_s: t,
+                            completed: false,
+                        };
+                    }
+                    None => {}
                 }
             }
             _ => {}
         }
     }
 
+    /// A vehicle in the lane beside the ego (on the asked side), from 40 m behind to 80 m
+    /// ahead, unscripted and not changing lanes: it becomes the cutter.
+    fn stage_cut_in(&mut self, p: &CutIn) -> Option<Vec<u32>> {
+        let e = self.ego?;
+        let ego = &self.actors[e as usize];
+        if !ego.alive || ego.speed_mps < 3.0 || ego.lane_change.is_some() {
+            return None;
+        }
+        let lane = self.map.lane(ego.lane);
+        let (side, from_left) = match p.side {
+            Side::Left => (lane.left?, true),
+            Side::Right => (lane.right?, false),
+            Side::Either => match (lane.left, lane.right) {
+                (Some(l), _) => (l, true),
+                (None, Some(r)) => (r, false),
+                (None, None) => return None,
+            },
+        };
+        let sl = self.map.lane(side);
+        let d_here = ego.d_m * sl.length_m / lane.length_m.max(1e-9);
+        // The one nearest to where it has to be (a little beyond the mark on the side it
+        // drifts from), with room ahead to get there: a cutter boxed in behind its own
+        // leader never reaches its mark.
+        let beyond = if p.rel_speed_mps.mean() < 0.0 {
+            10.0
+        } else {
+            -10.0
+        };
+        let want = d_here + 0.5 * ego.body.length_m + p.gap_m.mean() + beyond;
+        let list = &self.lists[side.index()];
+        let j = (0..list.len())
+            .filter(|&i| {
+                let o = &self.actors[list[i] as usize];
+                let room_m = list
+                    .get(i + 1)
+                    .map_or(f64::INFINITY, |&n| self.actors[n as usize].d_m - o.d_m);
+                (-40.0..80.0).contains(&(o.d_m - d_here))
+                    && room_m > CUT_IN_ROOM_M
+                    && o.script.is_none()
+                    && o.lane_change.is_none()
+                    && o.body.kind.is_motor_vehicle()
+                    && o.body.length_m < 8.0
+            })
+            .map(|i| list[i])
+            .min_by(|&x, &y| {
+                let dist = |j: u32| (self.actors[j as usize].d_m - want).abs();
+                dist(x).total_cmp(&dist(y)).then(x.cmp(&y))
+            })?;
+        self.actors[j as usize].script = Some(Script::CutIn {
+            ego: e,
+            from_left,
+            gap_m: p.gap_m.mean(),
+            rel_speed_mps: p.rel_speed_mps.mean(),
+            lateral_s: p.lateral_s.mean(),
+            drifting: false,
+            cut_speed_mps: None,
+        });
+        Some(vec![j])
+    }
+
+    /// The cutter's acceleration while it lines up, whether it is now drifting onto its mark,
+    /// and the lane to cut into once it is there (then it changes lanes now). `None` when the
+    /// script no longer applies (the cutter is no longer in the lane beside the ego): the
+    /// driver model takes over.
+    ///
+    /// The gap and the relative speed are asked for as the cutter starts to leave its lane.
+    /// Cutting in slower than the ego, it first gets ahead of its mark, then drops to the
+    /// cut-in speed and drifts back onto it (faster: from behind); at nearly the ego's speed
+    /// it holds the mark.
+    pub(super) fn cut_in_control(&self, idx: u32) -> Option<(f64, bool, Option<LaneId>)> {
+        let a = &self.actors[idx as usize];
+        let Some(Script::CutIn {
+            ego,
+            from_left,
+            gap_m,
+            rel_speed_mps,
+            drifting,
+            ..
+        }) = a.script
+        else {
+            return None;
+        };
+        let e = &self.actors[ego as usize];
+        let target = if from_left {
+            self.map.lane(a.lane).right
+        } else {
+            self.map.lane(a.lane).left
+        };
+        // Beside the ego: one lane over on the asked side, from 60 m behind to 120 m ahead
+        // (in the ego's frame, from the poses of the last step).
+        let (sin, cos) = e.pose.heading_rad.sin_cos();
+        let (dx, dy) = (a.pose.x_m - e.pose.x_m, a.pose.y_m - e.pose.y_m);
+        let along = dx * cos + dy * sin;
+        let across = -dx * sin + dy * cos;
+        let side_ok = if from_left {
+            across > 1.5
+        } else {
+            across < -1.5
+        };
+        if !e.alive || target.is_none() || !side_ok || across.abs() > 6.0 {
+            return None;
+        }
+        if !(-60.0..120.0).contains(&along) {
+            return None;
+        }
+        // Centre to centre at the start of the lane change.
+        let mark = 0.5 * e.body.length_m + gap_m + 0.5 * a.body.length_m;
+        let v_cut = (e.speed_mps + rel_speed_mps).max(0.0);
+        let track = |v_want: f64| (v_want - a.speed_mps).clamp(-3.0, 2.5);
+        if rel_speed_mps.abs() < 0.5 {
+            let err = mark - along;
+            let acc = track(v_cut + (0.4 * err).clamp(-5.0, 5.0));
+            let there = err.abs() < 1.0 && (v_cut - a.speed_mps).abs() < 0.7;
+            return Some((acc, false, target.filter(|_| there)));
+        }
+        // Which side of the mark it drifts from: ahead when slower, behind when faster.
+        let beyond = if rel_speed_mps < 0.0 {
+            along - mark
+        } else {
+            mark - along
+        };
+        if !drifting {
+            let placed = beyond > 3.0 && (v_cut - a.speed_mps).abs() < 1.0;
+            let shift = if rel_speed_mps < 0.0 { 5.0 } else { -5.0 };
+            let v_want = if beyond > 3.0 {
+                v_cut
+            } else {
+                e.speed_mps + shift
+            };
+            return Some((track(v_want), placed, None));
+        }
+        Some((track(v_cut), true, target.filter(|_| beyond <= 0.0)))
+    }
+
     /// What a running event does next: on a low-friction patch, the ego's leader brakes once
     /// it is on the patch (once).
     fn follow_up(&mut self, k: usize) {
+        if let EventKind::CutIn(_) = self.event_log[k].spec.kind {
+            let cutting = self.event_log[k]
+                .actors
+                .iter()
+                .any(|&j| self.actors[j as usize].lane_change.is_some());
+            if cutting && self.event_log[k].action_s.is_none() {
+                self.event_log[k].action_s = Some(self.time_s());
+            }
+            return;
+        }
         let EventKind::LowFriction(p) = &self.event_log[k].spec.kind else {
             return;
         };
@@ -198,6 +381,7 @@ impl World {
         {
             self.actors[j as usize].script = Some(Script::Brake { decel_mps2: decel });
             self.event_log[k].actors.push(j);
+            self.event_log[k].action_s = Some(self.time_s());
         }
     }
 
@@ -311,6 +495,7 @@ impl World {
             EventKind::StoppedVehicle(p) => self.stage_stopped_vehicle(p).map(Some),
             EventKind::Debris(p) => self.stage_debris(p).map(Some),
             EventKind::LeadHardBrake(p) => Ok(self.stage_lead_brake(p)),
+            EventKind::CutIn(p) => Ok(self.stage_cut_in(p)),
             EventKind::FogBank(p) => self
                 .lay_zone(p.length_m.mean(), Some(p.visibility_m.mean()), None)
                 .map(|z| {
@@ -328,6 +513,9 @@ impl World {
         match result {
             Ok(Some(actors)) => {
                 self.event_log[k].start_s = Some(self.time_s());
+                if !matches!(kind, EventKind::CutIn(_) | EventKind::LowFriction(_)) {
+                    self.event_log[k].action_s = Some(self.time_s());
+                }
                 self.event_log[k].actors = actors;
                 self.event_log[k].outcome = Outcome::Running;
             }
@@ -384,7 +572,7 @@ impl World {
                 Some(Script::Stand) => {
                     (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin < -20.0
                 }
-                Some(Script::Brake { .. }) => false,
+                Some(Script::Brake { .. } | Script::CutIn { .. }) => false,
                 None => true,
             }
         });
@@ -393,8 +581,12 @@ impl World {
             let (zs, zc) = z.end_heading_rad.sin_cos();
             (p.x_m - z.end_xy.0) * zc + (p.y_m - z.end_xy.1) * zs > 0.0
         });
-        if played_out && zones_passed {
+        let acted = !matches!(r.spec.kind, EventKind::CutIn(_)) || r.action_s.is_some();
+        if played_out && zones_passed && acted {
             Some(true)
+        } else if played_out && !acted {
+            // The cutter gave up (the ego left its side) before cutting in.
+            Some(false)
         } else if self.time_s() - r.start_s.unwrap_or(0.0) > MAX_EVENT_S {
             Some(false)
         } else {
