@@ -274,7 +274,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Collects a recording while the world runs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Recorder {
     rec: Recording,
     /// Recording index of each vehicle and each walker (in the world's order).

@@ -221,7 +221,7 @@ pub enum EgoStatus {
 }
 
 /// The world.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct World {
     pub net: Network,
     pub map: LaneMap,
@@ -253,6 +253,8 @@ pub struct World {
     pub ego: Option<u32>,
     pub ego_status: EgoStatus,
     recorder: Option<Recorder>,
+    /// The external driver's command for the ego this substep (its own decisions are off).
+    ego_command: Option<Command>,
     spawn_cursor: usize,
     /// Scratch: actors in lane order.
     order: Vec<u32>,
@@ -304,6 +306,9 @@ pub struct Command {
     pub accel_mps2: f64,
     /// Start a lane change: `Some(true)` left, `Some(false)` right.
     pub lane_change_left: Option<bool>,
+    /// How long that lane change takes (`None`: as the default driver would; never sharper
+    /// than the vehicle's tightest lane change).
+    pub lane_change_duration_s: Option<f64>,
 }
 
 /// The built-in driver for the ego: the same behaviour stack as everyone else.
@@ -389,6 +394,7 @@ impl World {
             ego: None,
             ego_status: EgoStatus::Driving,
             recorder: None,
+            ego_command: None,
             spawn_cursor: 0,
             order: Vec::new(),
             next_id: 0,
@@ -406,6 +412,16 @@ impl World {
         let mut r = Recorder::new(self.step_s, &self.map, &self.side.extra_lanes);
         r.capture(self);
         self.recorder = Some(r);
+    }
+
+    /// A copy of the world as it is now, without the recording: it goes on from here on its
+    /// own (to try what-ifs, e.g. an evasive manoeuvre of the ego). Stepping the copy does
+    /// exactly what stepping this world would.
+    pub fn fork(&mut self) -> World {
+        let recorder = self.recorder.take();
+        let copy = self.clone();
+        self.recorder = recorder;
+        copy
     }
 
     /// The recording so far.
@@ -1280,19 +1296,21 @@ impl World {
             for list in &self.lists {
                 order.extend(list.iter().rev());
             }
+            // The external driver decides first, from the state the others see.
+            self.ego_command = match self.ego {
+                Some(e) if self.actors[e as usize].alive => {
+                    driver.command(self, &self.actors[e as usize])
+                }
+                _ => None,
+            };
             for &i in &order {
                 if self.actors[i as usize].alive {
                     self.decide(i, dt);
                 }
             }
             self.order = order;
-            if let Some(e) = self.ego
-                && self.actors[e as usize].alive
-            {
-                let ego = self.actors[e as usize].clone();
-                if let Some(cmd) = driver.command(self, &ego) {
-                    self.apply_command(e, cmd, dt);
-                }
+            if let (Some(e), Some(cmd)) = (self.ego, self.ego_command) {
+                self.apply_command(e, cmd, dt);
             }
             self.integrate(dt);
             self.step_side(dt);
@@ -1316,19 +1334,40 @@ impl World {
 
     fn apply_command(&mut self, e: u32, cmd: Command, dt: f64) {
         let info = kind_info(self.actors[e as usize].body.kind);
+        let zone_friction = if self.zones.is_empty() {
+            None
+        } else {
+            let a = &self.actors[e as usize];
+            self.zone_at(a.lane, a.d_m).1
+        };
+        // Tyres give at most friction times g; no reversing.
+        let friction = zone_friction.map_or(self.environment.friction, |f| {
+            f.min(self.environment.friction)
+        });
+        let max_decel = info.max_decel_mps2.min(friction * GRAVITY_MPS2);
         let a = &mut self.actors[e as usize];
         let jerk = info.max_jerk_mps3 * dt;
         a.next_accel = cmd
             .accel_mps2
-            .clamp(-info.max_decel_mps2, info.max_accel_mps2)
-            .clamp(a.accel_mps2 - jerk, a.accel_mps2 + jerk);
+            .clamp(-max_decel, info.max_accel_mps2)
+            .clamp(a.accel_mps2 - jerk, a.accel_mps2 + jerk)
+            .max(-a.speed_mps / dt);
         if let Some(left) = cmd.lane_change_left
             && a.lane_change.is_none()
         {
             let lane = self.map.lane(a.lane);
             let target = if left { lane.left } else { lane.right };
             if let Some(t) = target {
-                let len = lane_change_length(self.actors[e as usize].speed_mps);
+                let a = &self.actors[e as usize];
+                // A smootherstep over a 3.75 m lane peaks at 10/sqrt(3) w v^2 / L^2 sideways:
+                // no more than the tyres give.
+                let grip_m = a.speed_mps * (5.7735 * 3.75 / (friction * GRAVITY_MPS2)).sqrt();
+                let len = match cmd.lane_change_duration_s {
+                    Some(d) => (a.speed_mps * d)
+                        .max(min_lane_change_for(&a.body))
+                        .max(grip_m),
+                    None => lane_change_length(a.speed_mps),
+                };
                 self.start_lane_change(e, t, len);
             }
         }
@@ -1345,6 +1384,10 @@ impl World {
         }
         let horizon = self.horizon(&self.actors[idx as usize]);
         self.extend_plan(idx, horizon);
+        if self.ego_command.is_some() && self.ego == Some(idx) {
+            // An external driver has the ego.
+            return;
+        }
         self.consider_lane_change(idx);
         let stop_gap = self.junction_ahead(idx);
         let a = &self.actors[idx as usize];

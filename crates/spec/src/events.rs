@@ -106,7 +106,8 @@ const fn uniform(min: f64, max: f64) -> Dist {
 pub enum Side {
     Left,
     Right,
-    /// Either, drawn per instance.
+    /// Whichever side has a lane and someone to do it when the event starts (the left
+    /// first): decided in the world, the same way every time for the same scenario.
     Either,
 }
 
@@ -631,13 +632,6 @@ impl EventKind {
             *d = Dist::Fixed(d.sample(rng));
         }
         match &mut out {
-            EventKind::CutIn(p) if p.side == Side::Either => {
-                p.side = if rng.random_bool(0.5) {
-                    Side::Left
-                } else {
-                    Side::Right
-                };
-            }
             EventKind::PullOut(p) if p.from == PullOutFrom::Either => {
                 p.from = if rng.random_bool(0.5) {
                     PullOutFrom::SideRoad
@@ -871,9 +865,6 @@ mod tests {
                         panic!("{} not fixed", info.name)
                     };
                     assert_eq!(r.kind.value(info.name), Some(*v));
-                }
-                if let EventKind::CutIn(c) = &r.kind {
-                    assert_ne!(c.side, Side::Either);
                 }
                 // Resolving a resolved event changes nothing.
                 assert_eq!(r.resolve(150.0, &mut rng, 0), r);

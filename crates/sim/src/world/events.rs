@@ -90,7 +90,7 @@ pub struct EventRecord {
     /// When its decisive action happened: the cutter left its lane, the leader began to brake
     /// (for obstacles and zones: when they were laid).
     pub action_s: Option<f64>,
-    /// When it played out (it ends [`EVENT_TAIL_S`] later, to see what follows).
+    /// When it played out (it ends 5 s later, to see what follows).
     pub played_out_s: Option<f64>,
     pub outcome: Outcome,
 }
@@ -99,8 +99,8 @@ pub struct EventRecord {
 pub const MAX_WAIT_S: f64 = 60.0;
 /// Seconds an event goes on after it has played out (the aftermath counts for criticality).
 pub const EVENT_TAIL_S: f64 = 5.0;
-/// Room a cutter needs ahead of it in its lane to line up beside the ego.
-const CUT_IN_ROOM_M: f64 = 50.0;
+/// Room a cutter needs ahead of it in its lane beyond the place it has to get to.
+const CUT_IN_ROOM_M: f64 = 25.0;
 /// Longest an event runs.
 const MAX_EVENT_S: f64 = 90.0;
 /// Seconds of travel ahead of the ego where obstacles are placed (at least out of sight).
@@ -206,45 +206,15 @@ impl World {
             return None;
         }
         let lane = self.map.lane(ego.lane);
-        let (side, from_left) = match p.side {
-            Side::Left => (lane.left?, true),
-            Side::Right => (lane.right?, false),
-            Side::Either => match (lane.left, lane.right) {
-                (Some(l), _) => (l, true),
-                (None, Some(r)) => (r, false),
-                (None, None) => return None,
-            },
+        let sides = match p.side {
+            Side::Left => vec![(lane.left, true)],
+            Side::Right => vec![(lane.right, false)],
+            Side::Either => vec![(lane.left, true), (lane.right, false)],
         };
-        let sl = self.map.lane(side);
-        let d_here = ego.d_m * sl.length_m / lane.length_m.max(1e-9);
-        // The one nearest to where it has to be (a little beyond the mark on the side it
-        // drifts from), with room ahead to get there: a cutter boxed in behind its own
-        // leader never reaches its mark.
-        let beyond = if p.rel_speed_mps.mean() < 0.0 {
-            10.0
-        } else {
-            -10.0
-        };
-        let want = d_here + 0.5 * ego.body.length_m + p.gap_m.mean() + beyond;
-        let list = &self.lists[side.index()];
-        let j = (0..list.len())
-            .filter(|&i| {
-                let o = &self.actors[list[i] as usize];
-                let room_m = list
-                    .get(i + 1)
-                    .map_or(f64::INFINITY, |&n| self.actors[n as usize].d_m - o.d_m);
-                (-40.0..80.0).contains(&(o.d_m - d_here))
-                    && room_m > CUT_IN_ROOM_M
-                    && o.script.is_none()
-                    && o.lane_change.is_none()
-                    && o.body.kind.is_motor_vehicle()
-                    && o.body.length_m < 8.0
-            })
-            .map(|i| list[i])
-            .min_by(|&x, &y| {
-                let dist = |j: u32| (self.actors[j as usize].d_m - want).abs();
-                dist(x).total_cmp(&dist(y)).then(x.cmp(&y))
-            })?;
+        let (j, from_left) = sides
+            .into_iter()
+            .filter_map(|(side, from_left)| Some((self.cutter_beside(p, side?)?, from_left)))
+            .next()?;
         self.actors[j as usize].script = Some(Script::CutIn {
             ego: e,
             from_left,
@@ -255,6 +225,42 @@ impl World {
             cut_speed_mps: None,
         });
         Some(vec![j])
+    }
+
+    /// A vehicle in lane `side` beside the ego, from 40 m behind to 80 m ahead, unscripted,
+    /// not changing lanes and not too long: the one nearest to where it has to be (a little
+    /// beyond the mark on the side it drifts from), with room ahead to get there and some (a
+    /// cutter boxed in behind its own leader never reaches its mark).
+    fn cutter_beside(&self, p: &CutIn, side: LaneId) -> Option<u32> {
+        let ego = &self.actors[self.ego? as usize];
+        let lane = self.map.lane(ego.lane);
+        let sl = self.map.lane(side);
+        let d_here = ego.d_m * sl.length_m / lane.length_m.max(1e-9);
+        let beyond = if p.rel_speed_mps.mean() < 0.0 {
+            10.0
+        } else {
+            -10.0
+        };
+        let want = d_here + 0.5 * ego.body.length_m + p.gap_m.mean() + beyond;
+        let list = &self.lists[side.index()];
+        (0..list.len())
+            .filter(|&i| {
+                let o = &self.actors[list[i] as usize];
+                let room_m = list
+                    .get(i + 1)
+                    .map_or(f64::INFINITY, |&n| self.actors[n as usize].d_m - o.d_m);
+                (-40.0..80.0).contains(&(o.d_m - d_here))
+                    && room_m > CUT_IN_ROOM_M + (want - o.d_m).max(0.0)
+                    && o.script.is_none()
+                    && o.lane_change.is_none()
+                    && o.body.kind.is_motor_vehicle()
+                    && o.body.length_m < 8.0
+            })
+            .map(|i| list[i])
+            .min_by(|&x, &y| {
+                let dist = |j: u32| (self.actors[j as usize].d_m - want).abs();
+                dist(x).total_cmp(&dist(y)).then(x.cmp(&y))
+            })
     }
 
     /// The cutter's acceleration while it lines up, whether it is now drifting onto its mark,
@@ -296,7 +302,8 @@ impl World {
         } else {
             across < -1.5
         };
-        if !e.alive || target.is_none() || !side_ok || across.abs() > 6.0 {
+        // (Where no lane change is possible, as inside junctions, it keeps its place.)
+        if !e.alive || !side_ok || across.abs() > 6.0 {
             return None;
         }
         if !(-60.0..120.0).contains(&along) {
@@ -319,9 +326,15 @@ impl World {
             mark - along
         };
         if !drifting {
-            let placed = beyond > 3.0 && (v_cut - a.speed_mps).abs() < 1.0;
+            // Changing to the cut-in speed (about 3 m/s² down, 2.5 up) it drifts back by
+            // dv^2 / (2 a): it changes speed once it is that much beyond (with a margin, so
+            // it does not hunt).
+            let rate = if rel_speed_mps < 0.0 { 3.0 } else { 2.5 };
+            let dv = a.speed_mps - v_cut;
+            let lead = 3.0 + 0.7 * dv * dv / (2.0 * rate);
+            let placed = beyond > 3.0 && dv.abs() < 1.0;
             let shift = if rel_speed_mps < 0.0 { 5.0 } else { -5.0 };
-            let v_want = if beyond > 3.0 {
+            let v_want = if beyond > lead {
                 v_cut
             } else {
                 e.speed_mps + shift
