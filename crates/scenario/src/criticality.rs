@@ -21,6 +21,7 @@
 
 use roadworld_geom::{Obb, Vector2};
 use roadworld_sim::Recording;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -317,10 +318,33 @@ fn ttc_along_paths(ego: &Path, other: &Path, k: usize) -> Option<f64> {
         other.track.states[io].speed_mps,
     );
     let steps = (HORIZON_S / PATH_STEP_S) as usize;
-    (0..=steps).map(|j| j as f64 * PATH_STEP_S).find(|&t| {
-        ego.body_at(ego.arc[ie] + ve * t)
-            .overlaps(&other.body_at(other.arc[io] + vo * t))
-    })
+    // Centres approach at most at ve + vo: steps before the earliest possible contact are
+    // skipped (the same steps are looked at as stepping through every one would find).
+    let reach = 0.5
+        * (ego.track.length_m.hypot(ego.track.width_m)
+            + other.track.length_m.hypot(other.track.width_m));
+    let closing = ve + vo;
+    let mut j = 0;
+    while j <= steps {
+        let t = j as f64 * PATH_STEP_S;
+        let (a, b) = (
+            ego.body_at(ego.arc[ie] + ve * t),
+            other.body_at(other.arc[io] + vo * t),
+        );
+        if a.overlaps(&b) {
+            return Some(t);
+        }
+        let d = (a.center - b.center).norm() - reach;
+        if d > 0.0 && closing <= 1e-9 {
+            return None;
+        }
+        j += if d > 0.0 {
+            ((d / closing / PATH_STEP_S).floor() as usize).max(1)
+        } else {
+            1
+        };
+    }
+    None
 }
 
 /// Grid cells whose centres a body covers.
@@ -347,21 +371,51 @@ fn covered_cells(t: &Track, s: &State) -> impl Iterator<Item = (i64, i64)> {
     })
 }
 
-/// Post-encroachment time of two tracks over frames `frames` (see the module docs): the
-/// least time and the frame at which the second user entered that cell; `None` when their
-/// paths do not share ground.
-pub fn post_encroachment_time(
-    a: &Track,
-    b: &Track,
-    frames: Range<usize>,
-    step_s: f64,
-) -> Option<(f64, usize)> {
-    // Positions between frames are interpolated, [`PET_SUBSTEPS`] per frame.
-    let occupancy = |t: &Track| {
-        let mut cells: BTreeMap<(i64, i64), (usize, usize)> = BTreeMap::new();
+/// Fine cells per side of a coarse cell (for skipping positions away from the other's ground
+/// before rasterising).
+const COARSE_CELLS: i64 = 16;
+
+/// The cells a track covers over `frames`: first and last tick in each. With `near`, only
+/// positions whose bounding box touches those coarse cells are rasterised.
+#[derive(Debug, Default)]
+struct Occupancy {
+    cells: HashMap<(i64, i64), (usize, usize)>,
+    /// Coarse cells holding covered cells.
+    region: HashSet<(i64, i64)>,
+}
+
+/// The coarse cells of a body's bounding box.
+fn coarse_box(t: &Track, s: &State) -> [(i64, i64); 2] {
+    let c = t.body(s).corners();
+    let (mut lo, mut hi) = ((i64::MAX, i64::MAX), (i64::MIN, i64::MIN));
+    for p in c {
+        let (i, j) = (
+            ((p.x / PET_CELL_M).floor() as i64).div_euclid(COARSE_CELLS),
+            ((p.y / PET_CELL_M).floor() as i64).div_euclid(COARSE_CELLS),
+        );
+        lo = (lo.0.min(i), lo.1.min(j));
+        hi = (hi.0.max(i), hi.1.max(j));
+    }
+    [lo, hi]
+}
+
+impl Occupancy {
+    fn new(t: &Track, frames: Range<usize>, near: Option<&HashSet<(i64, i64)>>) -> Self {
+        // Positions between frames are interpolated, [`PET_SUBSTEPS`] per frame.
+        let mut out = Occupancy::default();
         for k in frames.clone() {
             let Some(s0) = t.at(k) else { continue };
             let next = t.at(k + 1).filter(|_| k + 1 < frames.end);
+            if let Some(n) = near {
+                // Skipped when neither this position's box nor the next one's touches.
+                let touches = |s: &State| {
+                    let [lo, hi] = coarse_box(t, s);
+                    (lo.0..=hi.0).any(|i| (lo.1..=hi.1).any(|j| n.contains(&(i, j))))
+                };
+                if !touches(s0) && next.is_none_or(|s1| !touches(s1)) {
+                    continue;
+                }
+            }
             let subs = if next.is_some() { PET_SUBSTEPS } else { 1 };
             for j in 0..subs {
                 let u = j as f64 / PET_SUBSTEPS as f64;
@@ -377,17 +431,30 @@ pub fn post_encroachment_time(
                 };
                 let tick = k * PET_SUBSTEPS + j;
                 for cell in covered_cells(t, &s) {
-                    let e = cells.entry(cell).or_insert((tick, tick));
+                    let e = out.cells.entry(cell).or_insert((tick, tick));
                     e.1 = tick;
                 }
             }
         }
-        cells
-    };
-    let (ca, cb) = (occupancy(a), occupancy(b));
+        out.region = out
+            .cells
+            .keys()
+            .map(|&(i, j)| (i.div_euclid(COARSE_CELLS), j.div_euclid(COARSE_CELLS)))
+            .collect();
+        out
+    }
+}
+
+/// PET between two occupancies: the least time and the frame the second entered.
+fn pet_between(ca: &Occupancy, cb: &Occupancy, step_s: f64) -> Option<(f64, usize)> {
     let mut best: Option<(f64, usize)> = None;
-    for (cell, &(a_in, a_out)) in &ca {
-        let Some(&(b_in, b_out)) = cb.get(cell) else {
+    let (small, large) = if ca.cells.len() <= cb.cells.len() {
+        (ca, cb)
+    } else {
+        (cb, ca)
+    };
+    for (cell, &(a_in, a_out)) in &small.cells {
+        let Some(&(b_in, b_out)) = large.cells.get(cell) else {
             continue;
         };
         // The first leaves between its last tick and the next, the second enters between
@@ -401,11 +468,26 @@ pub fn post_encroachment_time(
         };
         let pet = gap_ticks as f64 * step_s / PET_SUBSTEPS as f64;
         let entered = entered / PET_SUBSTEPS;
+        // Least PET, then earliest: the same whatever order the cells come in.
         if best.is_none_or(|(p, f)| (pet, entered) < (p, f)) {
             best = Some((pet, entered));
         }
     }
     best
+}
+
+/// Post-encroachment time of two tracks over frames `frames` (see the module docs): the
+/// least time and the frame at which the second user entered that cell; `None` when their
+/// paths do not share ground.
+pub fn post_encroachment_time(
+    a: &Track,
+    b: &Track,
+    frames: Range<usize>,
+    step_s: f64,
+) -> Option<(f64, usize)> {
+    let ca = Occupancy::new(a, frames.clone(), None);
+    let cb = Occupancy::new(b, frames, Some(&ca.region));
+    pet_between(&ca, &cb, step_s)
 }
 
 /// An extreme value of a measure: the value, when, and against whom.
@@ -448,6 +530,8 @@ pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64)
     let mut c = Criticality::default();
     let ed = [ego.length_m, ego.width_m];
     let ego_path = Path::new(ego);
+    // The ego's ground over the whole window, once (the others' only near it).
+    let ego_cells = Occupancy::new(ego, frames.clone(), None);
     for other in others {
         let od = [other.length_m, other.width_m];
         let other_path = Path::new(other);
@@ -490,7 +574,8 @@ pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64)
                 keep_min(&mut c.min_thw_s, thw, t, other.actor);
             }
         }
-        if let Some((pet, k)) = post_encroachment_time(ego, other, both, step_s) {
+        let other_cells = Occupancy::new(other, both, Some(&ego_cells.region));
+        if let Some((pet, k)) = pet_between(&ego_cells, &other_cells, step_s) {
             keep_min(&mut c.pet_s, pet, k as f64 * step_s, other.actor);
         }
     }

@@ -4,7 +4,13 @@
 //! - [`criticality`]: time to collision (constant velocity and path-based), time headway,
 //!   post-encroachment time, deceleration rate to avoid a crash, required deceleration,
 //!   distance and collision, measured on recorded trajectories between the ego and others.
+//! - [`solvability`]: whether an evasive manoeuvre of the ego escapes an event.
+//! - [`mod@generate`]: a scenario from a spec and a seed, with its summary per event.
 
 #![forbid(unsafe_code)]
 
 pub mod criticality;
+pub mod generate;
+pub mod solvability;
+
+pub use generate::{EventSummary, Generated, Summary, generate};
