@@ -68,6 +68,25 @@ enum Command {
         #[arg(long)]
         no_preview: bool,
     },
+    /// Generate a scenario with its events: writes scenario.ron (the resolved spec: every
+    /// drawn value fixed, with its seed; `generate --spec scenario.ron` gives it again),
+    /// trajectories.rwtraj, road.xodr, summary.ron (per event: what and when, its road users,
+    /// criticality, solvability, target misses) and preview.gif (top-down, events ringed and
+    /// numbered as in the summary).
+    Generate {
+        /// Scenario spec (RON), e.g. scenarios/cut-in.ron.
+        #[arg(long)]
+        spec: PathBuf,
+        /// Seed (a resolved spec keeps its own).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Skip the animated preview.
+        #[arg(long)]
+        no_preview: bool,
+    },
     /// Time the world model on its benchmark workloads and print the figures as JSON.
     Bench {
         /// Repetitions per workload (the median is reported).
@@ -330,6 +349,109 @@ fn simulate(
     })
 }
 
+fn generate_scenario(
+    spec: &ScenarioSpec,
+    spec_path: &Path,
+    seed: u64,
+    out: &Path,
+    gif: bool,
+) -> Result<Outputs> {
+    let t0 = Instant::now();
+    let g = roadworld_scenario::generate(spec, seed, true)
+        .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    let mut files = vec![
+        (
+            out.join("scenario.ron"),
+            roadworld_spec::to_ron(&g.spec).into_bytes(),
+        ),
+        (
+            out.join("road.xodr"),
+            xodr::to_xodr(&g.network).into_bytes(),
+        ),
+        (out.join("trajectories.rwtraj"), g.recording.to_bytes()),
+        (
+            out.join("summary.ron"),
+            ron::ser::to_string_pretty(&g.summary, ron::ser::PrettyConfig::default())
+                .context("writing the summary")?
+                .into_bytes(),
+        ),
+    ];
+    if gif {
+        let markers: Vec<_> = g
+            .summary
+            .events
+            .iter()
+            .filter_map(|e| {
+                Some(roadworld_export::animation::Marker {
+                    number: e.index + 1,
+                    actors: e.actors.clone(),
+                    from_s: e.start_s?,
+                    to_s: e.end_s.unwrap_or(g.summary.duration_s),
+                })
+            })
+            .collect();
+        let bytes = roadworld_export::animation::render_gif_marked(
+            &g.network,
+            &g.recording,
+            roadworld_export::animation::AnimationOptions::default(),
+            &markers,
+        )
+        .context("encoding preview.gif")?;
+        files.push((out.join("preview.gif"), bytes));
+    }
+    let mut text = format!(
+        "seed {}: {:.0} s, {} road users, generated in {ms:.0} ms; {} event(s){}",
+        g.summary.seed,
+        g.summary.duration_s,
+        g.summary.actors,
+        g.summary.events.len(),
+        if g.spec.events.iter().any(|e| e.target.is_set()) {
+            if g.summary.on_target {
+                ", on target"
+            } else {
+                ", OFF TARGET"
+            }
+        } else {
+            ""
+        }
+    );
+    let fmt = |e: Option<roadworld_scenario::criticality::Extreme>| {
+        e.map_or("-".to_string(), |e| format!("{:.2}", e.value))
+    };
+    for e in &g.summary.events {
+        let _ = write!(
+            text,
+            "\n  {}. {} ({}): {}, min TTC {} s, min THW {} s, PET {} s, min distance {} m, max DRAC {} m/s², {}{}",
+            e.index + 1,
+            e.kind,
+            e.start_s
+                .map_or("-".to_string(), |t| format!("at {t:.1} s")),
+            e.outcome,
+            fmt(e.criticality.min_ttc_s),
+            fmt(e.criticality.min_thw_s),
+            fmt(e.criticality.pet_s),
+            fmt(e.criticality.min_distance_m),
+            fmt(e.criticality.max_drac_mps2),
+            match (&e.criticality.collision, &e.solvability) {
+                (None, _) => "no collision".to_string(),
+                (Some(c), Some(s)) if s.avoidable =>
+                    format!("collision at {:.1} s, avoidable", c.at_s),
+                (Some(c), _) => format!("collision at {:.1} s, unavoidable", c.at_s),
+            },
+            if e.misses.is_empty() {
+                String::new()
+            } else {
+                format!("; missed: {}", e.misses.join(", "))
+            }
+        );
+    }
+    Ok(Outputs {
+        files,
+        summary: text,
+    })
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -446,6 +568,20 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("--seconds must be in [0, 86400], got {seconds}");
             }
             let o = simulate(&spec, &spec_path, seed, seconds, &out, !no_preview)?;
+            write_all(&o)?;
+            println!("{}", o.summary);
+            for (p, _) in &o.files {
+                println!("  wrote {}", p.display());
+            }
+        }
+        Command::Generate {
+            spec: spec_path,
+            seed,
+            out,
+            no_preview,
+        } => {
+            let spec = load_spec(&spec_path)?;
+            let o = generate_scenario(&spec, &spec_path, seed, &out, !no_preview)?;
             write_all(&o)?;
             println!("{}", o.summary);
             for (p, _) in &o.files {

@@ -120,6 +120,54 @@ pub fn render_gif(
     rec: &Recording,
     opts: AnimationOptions,
 ) -> Result<Vec<u8>, image::ImageError> {
+    render_gif_marked(net, rec, opts, &[])
+}
+
+/// An event to mark in an animation: while it runs, a ring in its colour round each of its
+/// road users, with its number beside it, and its number in the top-right corner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    /// Shown as a number (1-based, as in the summary's event list).
+    pub number: usize,
+    /// Its road users (indices into the recording's actors).
+    pub actors: Vec<u32>,
+    pub from_s: f64,
+    pub to_s: f64,
+}
+
+const MARKER_COLORS: [Color; 6] = [
+    [255, 0, 200, 255],
+    [255, 150, 0, 255],
+    [0, 230, 255, 255],
+    [190, 255, 0, 255],
+    [255, 60, 60, 255],
+    [170, 120, 255, 255],
+];
+
+fn draw_marker(cv: &mut Canvas, s: &Sample, length_m: f64, number: usize, c: Color) {
+    let centre = Point2::new(s.x_m as f64, s.y_m as f64);
+    let r = 0.5 * length_m + 2.5;
+    let n = 28;
+    let at = |i: usize| {
+        let a = i as f64 / n as f64 * std::f64::consts::TAU;
+        centre + Vector2::new(a.cos(), a.sin()) * r
+    };
+    for i in 0..n {
+        cv.line(at(i), at(i + 1), 0.5, c);
+    }
+    let (x, y) = cv.px(centre + Vector2::new(r, r));
+    if x >= 0.0 && y >= 0.0 {
+        text(&mut cv.img, x as u32, y as u32, &number.to_string(), 2, c);
+    }
+}
+
+/// [`render_gif`] with events marked.
+pub fn render_gif_marked(
+    net: &Network,
+    rec: &Recording,
+    opts: AnimationOptions,
+    markers: &[Marker],
+) -> Result<Vec<u8>, image::ImageError> {
     let boxes = RoadBoxes::new(net);
     let every = ((opts.frame_every_s / rec.step_s).round() as usize).max(1);
     let scale = opts.size_px as f64 / opts.view_m;
@@ -157,6 +205,20 @@ pub fn render_gif(
                     a.width_m as f64,
                     n % 2 == 0,
                 );
+            }
+            let active = markers
+                .iter()
+                .filter(|m| (m.from_s..=m.to_s).contains(&t_s));
+            let mut corner = opts.size_px.saturating_sub(8);
+            for m in active {
+                let c = MARKER_COLORS[(m.number.max(1) - 1) % MARKER_COLORS.len()];
+                for s in rec.frame(k).iter().filter(|s| m.actors.contains(&s.actor)) {
+                    let length = rec.actors[s.actor as usize].length_m as f64;
+                    draw_marker(&mut cv, s, length, m.number, c);
+                }
+                let label = m.number.to_string();
+                corner = corner.saturating_sub(label.len() as u32 * 12 + 6);
+                text(&mut cv.img, corner, 8, &label, 3, c);
             }
             let secs = format!("{}", t_s.round() as u64);
             text(&mut cv.img, 8, 8, &secs, 3, [255, 255, 255, 255]);
