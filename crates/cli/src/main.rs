@@ -357,8 +357,13 @@ fn generate_scenario(
     gif: bool,
 ) -> Result<Outputs> {
     let t0 = Instant::now();
-    let g = roadworld_scenario::generate(spec, seed, true)
-        .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
+    let t = roadworld_scenario::generate_targeted(
+        spec,
+        seed,
+        roadworld_scenario::TargetOptions::default(),
+    )
+    .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
+    let g = t.generated;
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     let mut files = vec![
         (
@@ -401,10 +406,15 @@ fn generate_scenario(
         files.push((out.join("preview.gif"), bytes));
     }
     let mut text = format!(
-        "seed {}: {:.0} s, {} road users, generated in {ms:.0} ms; {} event(s){}",
+        "seed {}: {:.0} s, {} road users, generated in {ms:.0} ms{}; {} event(s){}",
         g.summary.seed,
         g.summary.duration_s,
         g.summary.actors,
+        if t.tries > 1 {
+            format!(" ({} tries to meet the targets)", t.tries)
+        } else {
+            String::new()
+        },
         g.summary.events.len(),
         if g.spec.events.iter().any(|e| e.target.is_set()) {
             if g.summary.on_target {

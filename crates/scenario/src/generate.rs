@@ -158,6 +158,17 @@ pub fn generate(
     seed: u64,
     solve_events: bool,
 ) -> Result<Generated, GenerateError> {
+    generate_with(spec, seed, solve_events, false)
+}
+
+/// [`generate`], stopping early once every event is over (or was skipped) when `until_over`:
+/// the events' summaries are the same as in the full run, the scene's covers less.
+pub fn generate_with(
+    spec: &ScenarioSpec,
+    seed: u64,
+    solve_events: bool,
+    until_over: bool,
+) -> Result<Generated, GenerateError> {
     let seed = spec.seed.unwrap_or(seed);
     let resolved = if spec.seed.is_some() {
         spec.clone()
@@ -172,6 +183,14 @@ pub fn generate(
     // The world as each event acts, for the solvability search.
     let mut forks: Vec<Option<World>> = vec![None; world.event_log.len()];
     for _ in 0..steps {
+        if until_over
+            && world
+                .event_log
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)))
+        {
+            break;
+        }
         world.step();
         for (k, fork) in forks.iter_mut().enumerate() {
             if fork.is_none() && world.event_log[k].action_s.is_some() && solve_events {

@@ -6,11 +6,14 @@
 //!   distance and collision, measured on recorded trajectories between the ego and others.
 //! - [`solvability`]: whether an evasive manoeuvre of the ego escapes an event.
 //! - [`mod@generate`]: a scenario from a spec and a seed, with its summary per event.
+//! - [`targeted`]: scenarios whose events land in the criticality their specs ask for.
 
 #![forbid(unsafe_code)]
 
 pub mod criticality;
 pub mod generate;
 pub mod solvability;
+pub mod targeted;
 
-pub use generate::{EventSummary, Generated, Summary, generate};
+pub use generate::{EventSummary, Generated, Summary, generate, generate_with};
+pub use targeted::{TargetError, TargetOptions, Targeted, generate_targeted};
