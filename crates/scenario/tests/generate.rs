@@ -121,3 +121,35 @@ fn an_inescapable_cut_in_is_labelled_unavoidable() {
     }
     assert!(hit >= 2, "only {hit} of 4 seeds had the crash");
 }
+
+#[test]
+fn every_example_spec_with_events_generates_the_same_bytes_twice() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut seen = 0;
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("scenarios/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let s = roadworld_spec::load_spec(&path).expect("example spec");
+        if s.events.is_empty() {
+            continue;
+        }
+        seen += 1;
+        let a = generate(&s, 2, true).expect("generated");
+        let b = generate(&s, 2, true).expect("generated");
+        assert_eq!(a.summary, b.summary, "{}", path.display());
+        assert!(
+            a.recording.to_bytes() == b.recording.to_bytes(),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            roadworld_spec::to_ron(&a.spec),
+            roadworld_spec::to_ron(&b.spec)
+        );
+    }
+    assert!(seen >= 6, "only {seen} example specs with events");
+}
