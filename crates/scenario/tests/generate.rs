@@ -153,3 +153,31 @@ fn every_example_spec_with_events_generates_the_same_bytes_twice() {
     }
     assert!(seen >= 6, "only {seen} example specs with events");
 }
+
+#[test]
+fn the_gauntlet_stages_its_events_one_after_another_within_150_s() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/gauntlet.ron");
+    let s = roadworld_spec::load_spec(&path).expect("gauntlet spec");
+    assert_eq!(s.sim.duration_s, 150.0);
+    let kinds: std::collections::BTreeSet<_> = s.events.iter().map(|e| e.kind.name()).collect();
+    assert!(kinds.len() >= 6, "{kinds:?}");
+    for seed in 1..=4 {
+        let g = generate(&s, seed, true).expect("generated");
+        let started: Vec<f64> = g.summary.events.iter().filter_map(|e| e.start_s).collect();
+        assert!(started.len() >= 5, "seed {seed}: {:?}", g.summary.events);
+        // Each starts once the one before it is over.
+        for w in g.summary.events.windows(2) {
+            if let (Some(end), Some(next)) = (w[0].end_s, w[1].start_s) {
+                assert!(next >= end, "seed {seed}: {:?}", g.summary.events);
+            }
+        }
+        let done = g
+            .summary
+            .events
+            .iter()
+            .filter(|e| e.outcome == "done")
+            .count();
+        assert!(done >= 3, "seed {seed}: {:?}", g.summary.events);
+    }
+}

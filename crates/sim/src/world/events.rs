@@ -99,6 +99,8 @@ pub struct EventRecord {
 pub const MAX_WAIT_S: f64 = 60.0;
 /// Seconds an event goes on after it has played out (the aftermath counts for criticality).
 pub const EVENT_TAIL_S: f64 = 5.0;
+/// Lane behind an obstacle's spot, on the same lane, for queued traffic to pull out.
+const PULL_OUT_ROOM_M: f64 = 60.0;
 /// Room a cutter needs ahead of it in its lane beyond the place it has to get to.
 const CUT_IN_ROOM_M: f64 = 25.0;
 /// Longest an event runs.
@@ -622,8 +624,11 @@ impl World {
             if left <= room {
                 let spot = d + left;
                 let margin = END_MARGIN_M + 0.5 * length_m;
+                // Traffic queued behind it must be able to pull out within this lane: a
+                // lane beside, and room behind it on this lane (not back in a junction).
                 let ok = l.junction.is_none()
-                    && spot >= l.usable_from_m.max(0.0) + margin
+                    && (l.left.is_some() || l.right.is_some())
+                    && spot >= l.usable_from_m.max(0.0) + margin + PULL_OUT_ROOM_M
                     && spot <= l.usable_to_m.min(l.length_m) - margin;
                 if ok {
                     return Some((lane, spot));
