@@ -1533,6 +1533,13 @@ impl World {
                 }
             }
         }
+        if matches!(
+            self.actors[idx as usize].script,
+            Some(Script::Tailgate { .. })
+        ) {
+            // Reckless: follows the ego at its headway, whatever its own leader gap says.
+            acc = self.tailgate_control(idx);
+        }
         // Moving off after a stand takes a reaction time.
         let a = &mut self.actors[idx as usize];
         if v < 0.05 && acc > 0.0 {

@@ -327,3 +327,50 @@ fn a_cut_in_crosses_into_the_egos_lane_at_the_asked_gap_and_speed() {
     }
     assert!(cut >= 5, "only {cut} of 6 seeds had a cutter");
 }
+
+#[test]
+fn a_tailgater_closes_to_its_headway_and_brakes_a_second_after_the_ego() {
+    let spec = zone_spec("Tailgater(headway_s: Fixed(0.5), lead_decel_mps2: Fixed(6.0))");
+    let mut played = 0;
+    for seed in 0..6 {
+        let mut w = run(&spec, seed);
+        let r = w.event_log[0].clone();
+        let rec = w.take_recording().expect("recording");
+        if !matches!(
+            r.outcome,
+            Outcome::Done {
+                completed: true,
+                ..
+            }
+        ) {
+            continue;
+        }
+        played += 1;
+        let (leader, tail) = (r.actors[0], r.actors[1]);
+        let ego = w.ego.expect("ego");
+        let acted = (r.action_s.expect("the leader braked") / rec.step_s).round() as usize;
+        let at = |k: usize, who: u32| *rec.frame(k).iter().find(|s| s.actor == who).expect("there");
+        // In place behind the ego when the leader brakes (or it had 20 s to get there).
+        let (e, t) = (at(acted, ego), at(acted, tail));
+        let gap = ((e.x_m - t.x_m) as f64).hypot((e.y_m - t.y_m) as f64)
+            - 0.5 * (rec.actors[ego as usize].length_m + rec.actors[tail as usize].length_m) as f64;
+        let headway = gap / t.speed_mps as f64;
+        assert!(headway < 0.75, "seed {seed}: headway {headway}");
+        // The leader brakes at 6 m/s².
+        let hardest = (acted..rec.frames())
+            .filter_map(|k| rec.frame(k).iter().find(|s| s.actor == leader).copied())
+            .map(|s| s.accel_mps2)
+            .fold(0.0f32, f32::min);
+        assert!((hardest + 6.0).abs() < 0.1, "seed {seed}: {hardest}");
+        // The tailgater brakes hard only a second after the ego's brake lights came on.
+        let ego_brakes = (acted..rec.frames())
+            .find(|&k| at(k, ego).accel_mps2 < -1.0)
+            .expect("the ego braked");
+        let tail_brakes = (acted..rec.frames())
+            .find(|&k| at(k, tail).accel_mps2 < -5.0)
+            .expect("the tailgater braked hard");
+        let lag_s = (tail_brakes - ego_brakes) as f64 * rec.step_s;
+        assert!((0.9..2.0).contains(&lag_s), "seed {seed}: lag {lag_s}");
+    }
+    assert!(played >= 3, "only {played} of 6 seeds played out");
+}

@@ -5,10 +5,10 @@
 //! event brings in are placed out of the ego's sight ([`SPAWN_SIGHT_M`]) and carry a
 //! [`Script`] that replaces their behaviour; every event leaves an [`EventRecord`].
 //!
-//! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet),
-//! `LeadHardBrake`, and the zones `FogBank` and `LowFriction` (laid on the ego's way and the
-//! lanes beside it, out of sight; background drivers see a slippery patch coming, the ego's
-//! driver finds out on it). Specs with other entries are refused by [`World::new`] rather than run
+//! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
+//! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, and the zones `FogBank` and
+//! `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
+//! drivers see a slippery patch coming, the ego's driver finds out on it). Specs with other entries are refused by [`World::new`] rather than run
 //! without them. An event whose trigger does not hold within [`MAX_WAIT_S`] of its start
 //! time is logged as skipped, never faked.
 
@@ -16,7 +16,7 @@ use super::{GRAVITY_MPS2, SPAWN_SIGHT_M, World};
 use crate::kinds::Body;
 use crate::lanes::LaneId;
 use crate::{SimError, flags};
-use roadworld_spec::events::{CutIn, Debris, LeadHardBrake, Side, StoppedVehicle};
+use roadworld_spec::events::{CutIn, Debris, LeadHardBrake, Side, StoppedVehicle, Tailgater};
 use roadworld_spec::{ActorKind, EventKind, EventSpec};
 
 /// How a scripted actor behaves instead of its driver model.
@@ -41,6 +41,16 @@ pub enum Script {
         drifting: bool,
         /// The speed it holds while it cuts in (set when it starts).
         cut_speed_mps: Option<f64>,
+    },
+    /// Follows the ego at `headway_s` (bumper to bumper over its own speed), however short;
+    /// reacts to the ego's braking only `reaction_s` after its brake lights come on, then
+    /// brakes as hard as it can.
+    Tailgate {
+        ego: u32,
+        headway_s: f64,
+        reaction_s: f64,
+        /// When the ego's braking was first seen.
+        ego_braking_since_s: Option<f64>,
     },
 }
 
@@ -99,6 +109,10 @@ pub struct EventRecord {
 pub const MAX_WAIT_S: f64 = 60.0;
 /// Seconds an event goes on after it has played out (the aftermath counts for criticality).
 pub const EVENT_TAIL_S: f64 = 5.0;
+/// Longest a tailgater closes in before the leader brakes anyway.
+const TAILGATE_SETTLE_S: f64 = 20.0;
+/// A tailgater's reaction to the ego's brake lights.
+pub const TAILGATER_REACTION_S: f64 = 1.0;
 /// Lane behind an obstacle's spot, on the same lane, for queued traffic to pull out.
 const PULL_OUT_ROOM_M: f64 = 60.0;
 /// Room a cutter needs ahead of it in its lane beyond the place it has to get to.
@@ -126,6 +140,7 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::FogBank(_)
             | EventKind::LowFriction(_)
             | EventKind::CutIn(_)
+            | EventKind::Tailgater(_)
     )
 }
 
@@ -184,6 +199,7 @@ impl World {
                                 end_s: t,
                                 completed: true,
                             };
+                            self.release_tailgaters(k);
                         }
                     }
                     Some(false) => {
@@ -191,6 +207,7 @@ impl World {
                             end_s: t,
                             completed: false,
                         };
+                        self.release_tailgaters(k);
                     }
                     None => {}
                 }
@@ -349,6 +366,24 @@ impl World {
     /// What a running event does next: on a low-friction patch, the ego's leader brakes once
     /// it is on the patch (once).
     fn follow_up(&mut self, k: usize) {
+        if let EventKind::Tailgater(p) = &self.event_log[k].spec.kind {
+            // Once the tailgater is in place (or after a while trying), the leader brakes.
+            let (leader, tail) = (self.event_log[k].actors[0], self.event_log[k].actors[1]);
+            if self.event_log[k].action_s.is_some() {
+                return;
+            }
+            let waited = self.time_s() - self.event_log[k].start_s.unwrap_or(0.0);
+            let close = self
+                .tailgate_headway(tail)
+                .is_some_and(|h| h <= 1.15 * p.headway_s.mean());
+            let l = &self.actors[leader as usize];
+            if (close || waited > TAILGATE_SETTLE_S) && l.alive && l.script.is_none() {
+                let decel = p.lead_decel_mps2.mean();
+                self.actors[leader as usize].script = Some(Script::Brake { decel_mps2: decel });
+                self.event_log[k].action_s = Some(self.time_s());
+            }
+            return;
+        }
         if let EventKind::CutIn(_) = self.event_log[k].spec.kind {
             let cutting = self.event_log[k]
                 .actors
@@ -511,6 +546,7 @@ impl World {
             EventKind::Debris(p) => self.stage_debris(p).map(Some),
             EventKind::LeadHardBrake(p) => Ok(self.stage_lead_brake(p)),
             EventKind::CutIn(p) => Ok(self.stage_cut_in(p)),
+            EventKind::Tailgater(p) => Ok(self.stage_tailgater(p)),
             EventKind::FogBank(p) => self
                 .lay_zone(p.length_m.mean(), Some(p.visibility_m.mean()), None)
                 .map(|z| {
@@ -528,7 +564,10 @@ impl World {
         match result {
             Ok(Some(actors)) => {
                 self.event_log[k].start_s = Some(self.time_s());
-                if !matches!(kind, EventKind::CutIn(_) | EventKind::LowFriction(_)) {
+                if !matches!(
+                    kind,
+                    EventKind::CutIn(_) | EventKind::LowFriction(_) | EventKind::Tailgater(_)
+                ) {
                     self.event_log[k].action_s = Some(self.time_s());
                 }
                 self.event_log[k].actors = actors;
@@ -570,6 +609,137 @@ impl World {
         Some(vec![j])
     }
 
+    /// The ego's leader and a vehicle following the ego within 80 m in its lane: the
+    /// follower becomes the tailgater; the leader brakes once it is in place.
+    fn stage_tailgater(&mut self, p: &Tailgater) -> Option<Vec<u32>> {
+        let e = self.ego?;
+        let ego = &self.actors[e as usize];
+        if !ego.alive || ego.speed_mps < 5.0 || ego.lane_change.is_some() {
+            return None;
+        }
+        let (leader, j) = self.leader_along(e, ego.lane, ego.d_m)?;
+        let o = &self.actors[j as usize];
+        if leader.gap_m > 120.0
+            || o.script.is_some()
+            || !o.body.kind.is_motor_vehicle()
+            || o.speed_mps < 3.0
+            || o.lane_change.is_some()
+        {
+            return None;
+        }
+        // The vehicle behind in the ego's lane, or at the end of a lane leading into it.
+        let list = &self.lists[ego.lane.index()];
+        let at = list.iter().position(|&i| i == e)?;
+        let (f, behind_m) = match at.checked_sub(1) {
+            Some(i) => (list[i], ego.d_m - self.actors[list[i] as usize].d_m),
+            None => self
+                .map
+                .lane(ego.lane)
+                .prev
+                .iter()
+                .filter_map(|&pl| {
+                    let f = *self.lists[pl.index()].last()?;
+                    let back = self.map.lane(pl).length_m - self.actors[f as usize].d_m;
+                    Some((f, ego.d_m + back))
+                })
+                .min_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)))?,
+        };
+        let fo = &self.actors[f as usize];
+        if behind_m > 80.0
+            || fo.script.is_some()
+            || fo.lane_change.is_some()
+            || !fo.body.kind.is_motor_vehicle()
+            || fo.body.length_m > 8.0
+        {
+            return None;
+        }
+        self.actors[f as usize].script = Some(Script::Tailgate {
+            ego: e,
+            headway_s: p.headway_s.mean(),
+            reaction_s: TAILGATER_REACTION_S,
+            ego_braking_since_s: None,
+        });
+        Some(vec![j, f])
+    }
+
+    /// Tailgaters of event `k` drive normally again.
+    fn release_tailgaters(&mut self, k: usize) {
+        for &j in &self.event_log[k].actors {
+            if matches!(
+                self.actors[j as usize].script,
+                Some(Script::Tailgate { .. })
+            ) {
+                self.actors[j as usize].script = None;
+            }
+        }
+    }
+
+    /// The tailgater's headway behind the ego (bumper to bumper over its speed).
+    fn tailgate_headway(&self, idx: u32) -> Option<f64> {
+        let a = &self.actors[idx as usize];
+        let Some(Script::Tailgate { ego, .. }) = a.script else {
+            return None;
+        };
+        let gap = self.gap_behind(ego, idx);
+        (a.speed_mps > 1.0).then(|| gap / a.speed_mps)
+    }
+
+    /// Bumper-to-bumper gap from `follower` to `ego`, along the ego's heading.
+    fn gap_behind(&self, ego: u32, follower: u32) -> f64 {
+        let (e, a) = (&self.actors[ego as usize], &self.actors[follower as usize]);
+        let (sin, cos) = e.pose.heading_rad.sin_cos();
+        let along = (e.pose.x_m - a.pose.x_m) * cos + (e.pose.y_m - a.pose.y_m) * sin;
+        along - 0.5 * (e.body.length_m + a.body.length_m)
+    }
+
+    /// The tailgater's acceleration: closes to its headway behind the ego and matches its
+    /// speed; once the ego has been braking for its reaction time, brakes as hard as it can
+    /// (and the tyres allow) to a stand.
+    pub(super) fn tailgate_control(&mut self, idx: u32) -> f64 {
+        let t = self.time_s();
+        let a = &self.actors[idx as usize];
+        let Some(Script::Tailgate {
+            ego,
+            headway_s,
+            reaction_s,
+            ego_braking_since_s,
+        }) = a.script
+        else {
+            return 0.0;
+        };
+        let (e_alive, e_accel, e_speed) = {
+            let e = &self.actors[ego as usize];
+            (e.alive, e.accel_mps2, e.speed_mps)
+        };
+        let info = crate::kinds::kind_info(a.body.kind);
+        let max_decel = info
+            .max_decel_mps2
+            .min(self.environment.friction * GRAVITY_MPS2);
+        let braking = e_alive && e_accel < -1.0;
+        let since = match (braking, ego_braking_since_s) {
+            (true, None) => Some(t),
+            (true, s) => s,
+            (false, _) => None,
+        };
+        if let Some(Script::Tailgate {
+            ego_braking_since_s,
+            ..
+        }) = self.actors[idx as usize].script.as_mut()
+        {
+            *ego_braking_since_s = since;
+        }
+        let a = &self.actors[idx as usize];
+        if since.is_some_and(|s| t - s >= reaction_s) {
+            return -max_decel;
+        }
+        if !e_alive {
+            return 0.0;
+        }
+        let gap = self.gap_behind(ego, idx);
+        let want = headway_s * a.speed_mps;
+        (0.3 * (gap - want) + 0.8 * (e_speed - a.speed_mps)).clamp(-max_decel, 2.0)
+    }
+
     /// `Some(true)` once the event has played out: the ego has passed every obstacle by 20 m,
     /// every braking leader has come to a stand (its script over); `Some(false)` when the
     /// ego has left or after [`MAX_EVENT_S`]; `None` while it goes on.
@@ -588,6 +758,8 @@ impl World {
                     (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin < -20.0
                 }
                 Some(Script::Brake { .. } | Script::CutIn { .. }) => false,
+                // Over with the leader's braking (and so once the ego has stopped or moved on).
+                Some(Script::Tailgate { .. }) => true,
                 None => true,
             }
         });
@@ -596,10 +768,11 @@ impl World {
             let (zs, zc) = z.end_heading_rad.sin_cos();
             (p.x_m - z.end_xy.0) * zc + (p.y_m - z.end_xy.1) * zs > 0.0
         });
-        let acted = !matches!(r.spec.kind, EventKind::CutIn(_)) || r.action_s.is_some();
+        let acted = !matches!(r.spec.kind, EventKind::CutIn(_) | EventKind::Tailgater(_))
+            || r.action_s.is_some();
         if played_out && zones_passed && acted {
             Some(true)
-        } else if played_out && !acted {
+        } else if played_out && !acted && !matches!(r.spec.kind, EventKind::Tailgater(_)) {
             // The cutter gave up (the ego left its side) before cutting in.
             Some(false)
         } else if self.time_s() - r.start_s.unwrap_or(0.0) > MAX_EVENT_S {
