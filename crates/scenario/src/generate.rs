@@ -95,8 +95,8 @@ impl EventSummary {
     }
 }
 
-/// The value a target range is checked against.
-fn measured(c: &Criticality, name: &str) -> Option<f64> {
+/// The value a target range (by its name in [`Target::ranges`]) is checked against.
+pub(crate) fn measured(c: &Criticality, name: &str) -> Option<f64> {
     let e = match name {
         "min_ttc_s" => c.min_ttc_s,
         "min_thw_s" => c.min_thw_s,

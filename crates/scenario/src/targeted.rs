@@ -16,7 +16,7 @@
 //!
 //! Parameters the spec fixes, or gives as a weighted choice, are not adapted.
 
-use crate::generate::{EventSummary, GenerateError, Generated, generate_with};
+use crate::generate::{EventSummary, GenerateError, Generated, generate_with, measured};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use roadworld_spec::traffic::Dist;
@@ -82,19 +82,11 @@ const SMOOTHING: f64 = 0.7;
 pub fn miss_score(e: &EventSummary, target: &Target) -> f64 {
     let mut score = if e.outcome == "done" { 0.0 } else { 100.0 };
     for (name, r) in target.ranges() {
-        let v = match name {
-            "min_ttc_s" => e.criticality.min_ttc_s,
-            "min_thw_s" => e.criticality.min_thw_s,
-            "pet_s" => e.criticality.pet_s,
-            "min_distance_m" => e.criticality.min_distance_m,
-            "max_drac_mps2" => e.criticality.max_drac_mps2,
-            _ => None,
-        };
         let width = (r.max - r.min).max(0.1);
-        score += match v {
+        score += match measured(&e.criticality, name) {
             None => 10.0,
-            Some(x) if x.value < r.min => (r.min - x.value) / width,
-            Some(x) if x.value > r.max => (x.value - r.max) / width,
+            Some(x) if x < r.min => (r.min - x) / width,
+            Some(x) if x > r.max => (x - r.max) / width,
             Some(_) => 0.0,
         };
     }
@@ -119,17 +111,7 @@ fn measures(e: &EventSummary, target: &Target) -> Vec<Option<f64>> {
     target
         .ranges()
         .iter()
-        .map(|(name, _)| {
-            match *name {
-                "min_ttc_s" => e.criticality.min_ttc_s,
-                "min_thw_s" => e.criticality.min_thw_s,
-                "pet_s" => e.criticality.pet_s,
-                "min_distance_m" => e.criticality.min_distance_m,
-                "max_drac_mps2" => e.criticality.max_drac_mps2,
-                _ => None,
-            }
-            .map(|x| x.value)
-        })
+        .map(|(name, _)| measured(&e.criticality, name))
         .collect()
 }
 
