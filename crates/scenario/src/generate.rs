@@ -147,6 +147,13 @@ fn near(rec: &Recording, ego: u32, frames: Range<usize>, radius_m: f32) -> Vec<u
     out.into_iter().collect()
 }
 
+/// The ego's criticality against `others` over `frames`.
+fn measure_ego(rec: &Recording, ego: u32, others: &[u32], frames: Range<usize>) -> Criticality {
+    let mut ts = tracks(rec, &[&[ego], others].concat());
+    let ego_track = ts.remove(0);
+    measure(&ego_track, &ts, frames, rec.step_s)
+}
+
 fn frame_of(t_s: f64, step_s: f64) -> usize {
     (t_s / step_s).round().max(0.0) as usize
 }
@@ -213,9 +220,7 @@ pub fn generate_with(
     let scene = match ego {
         Some(e) => {
             let others = near(&rec, e, all_frames.clone(), NEAR_M as f32);
-            let mut ts = tracks(&rec, &[vec![e], others].concat());
-            let ego_track = ts.remove(0);
-            measure(&ego_track, &ts, all_frames.clone(), step_s)
+            measure_ego(&rec, e, &others, all_frames.clone())
         }
         None => Criticality::default(),
     };
@@ -251,9 +256,7 @@ pub fn generate_with(
             } else {
                 actors.clone()
             };
-            let mut ts = tracks(&rec, &[vec![e], others].concat());
-            let ego_track = ts.remove(0);
-            criticality = measure(&ego_track, &ts, frames, step_s);
+            criticality = measure_ego(&rec, e, &others, frames);
             if let Some(at) = forks[k].as_mut() {
                 let until = end_s.unwrap_or(resolved.sim.duration_s) + SOLVE_TAIL_S;
                 let horizon = (until - at.time_s()).clamp(1.0, SOLVE_MAX_S);

@@ -12,7 +12,7 @@
 //! change is only tried where the lane beside exists.
 
 use roadworld_geom::Obb;
-use roadworld_sim::world::{Command, Driver, GRAVITY_MPS2};
+use roadworld_sim::world::{Command, Driver};
 use roadworld_sim::{Actor, World, flags};
 use serde::{Deserialize, Serialize};
 
@@ -143,11 +143,7 @@ pub fn solve(at: &mut World, collided: bool, horizon_s: f64) -> Solvability {
             tried: 0,
         };
     }
-    let max_mps2 = at
-        .ego
-        .map(|e| at.actors[e as usize].body.kind)
-        .map_or(8.0, |k| roadworld_sim::kinds::kind_info(k).max_decel_mps2)
-        .min(at.environment.friction * GRAVITY_MPS2);
+    let max_mps2 = at.ego.map_or(8.0, |e| at.max_decel_at(e));
     let mut tried = 0;
     for m in manoeuvres(max_mps2) {
         match escapes(at, m, horizon_s) {

@@ -1332,18 +1332,37 @@ impl World {
         }
     }
 
-    fn apply_command(&mut self, e: u32, cmd: Command, dt: f64) {
-        let info = kind_info(self.actors[e as usize].body.kind);
+    /// Friction of the road surface given a zone's (the environment's where there is none,
+    /// and never more than it).
+    fn road_friction(&self, zone_friction: Option<f64>) -> f64 {
+        zone_friction.map_or(self.environment.friction, |f| {
+            f.min(self.environment.friction)
+        })
+    }
+
+    /// Friction of the road surface where actor `idx` is.
+    pub fn friction_at(&self, idx: u32) -> f64 {
         let zone_friction = if self.zones.is_empty() {
             None
         } else {
-            let a = &self.actors[e as usize];
+            let a = &self.actors[idx as usize];
             self.zone_at(a.lane, a.d_m).1
         };
+        self.road_friction(zone_friction)
+    }
+
+    /// The hardest braking actor `idx` gets where it is: its vehicle's limit, and no more
+    /// than friction times g.
+    pub fn max_decel_at(&self, idx: u32) -> f64 {
+        let info = kind_info(self.actors[idx as usize].body.kind);
+        info.max_decel_mps2
+            .min(self.friction_at(idx) * GRAVITY_MPS2)
+    }
+
+    fn apply_command(&mut self, e: u32, cmd: Command, dt: f64) {
+        let info = kind_info(self.actors[e as usize].body.kind);
         // Tyres give at most friction times g; no reversing.
-        let friction = zone_friction.map_or(self.environment.friction, |f| {
-            f.min(self.environment.friction)
-        });
+        let friction = self.friction_at(e);
         let max_decel = info.max_decel_mps2.min(friction * GRAVITY_MPS2);
         let a = &mut self.actors[e as usize];
         let jerk = info.max_jerk_mps3 * dt;
@@ -1359,9 +1378,8 @@ impl World {
             let target = if left { lane.left } else { lane.right };
             if let Some(t) = target {
                 let a = &self.actors[e as usize];
-                // A smootherstep over a 3.75 m lane peaks at 10/sqrt(3) w v^2 / L^2 sideways:
-                // no more than the tyres give.
-                let grip_m = a.speed_mps * (5.7735 * 3.75 / (friction * GRAVITY_MPS2)).sqrt();
+                // Sideways, no more than the tyres give.
+                let grip_m = lane_change_length_at(a.speed_mps, friction * GRAVITY_MPS2);
                 let len = match cmd.lane_change_duration_s {
                     Some(d) => (a.speed_mps * d)
                         .max(min_lane_change_for(&a.body))
@@ -1487,6 +1505,14 @@ impl World {
         if let Some(Script::Brake { decel_mps2 }) = a.script {
             acc = acc.min(-decel_mps2);
         }
+        // A scripted acceleration, never past the safe speed.
+        let capped = |c: f64| {
+            if v_cap < f64::MAX {
+                c.min((v_cap - v) / dt)
+            } else {
+                c
+            }
+        };
         if let Some(Script::CutIn {
             cut_speed_mps: Some(v_cut),
             ..
@@ -1494,12 +1520,7 @@ impl World {
             && a.lane_change.is_some()
         {
             // Cutting in: at the cut-in speed until it is in.
-            let c = (v_cut - v).clamp(-3.0, 2.5);
-            acc = if v_cap < f64::MAX {
-                c.min((v_cap - v) / dt)
-            } else {
-                c
-            };
+            acc = capped((v_cut - v).clamp(-3.0, 2.5));
         } else if let Some(Script::CutIn { ego, lateral_s, .. }) = a.script {
             if self.actors[ego as usize].lane == a.lane {
                 // In: the driver model takes over.
@@ -1513,11 +1534,7 @@ impl World {
                             *drifting = now_drifting;
                         }
                         // Lining up beside the ego, never into its own leader.
-                        acc = if v_cap < f64::MAX {
-                            c.min((v_cap - v) / dt)
-                        } else {
-                            c
-                        };
+                        acc = capped(c);
                         if let Some(target) = cut {
                             if let Some(Script::CutIn { cut_speed_mps, .. }) =
                                 self.actors[idx as usize].script.as_mut()
@@ -1560,9 +1577,7 @@ impl World {
         }
         let jerk = info.max_jerk_mps3 * dt;
         // Tyres give at most friction times g.
-        let friction = zone_friction.map_or(self.environment.friction, |f| {
-            f.min(self.environment.friction)
-        });
+        let friction = self.road_friction(zone_friction);
         let max_decel = info.max_decel_mps2.min(friction * GRAVITY_MPS2);
         let a = &mut self.actors[idx as usize];
         acc = acc
@@ -2787,7 +2802,12 @@ pub fn min_lane_change_for(body: &Body) -> f64 {
 /// Length of a lane change at speed `v` with lateral acceleration within the bound over a
 /// 3.75 m lane.
 pub fn lane_change_length(v: f64) -> f64 {
+    lane_change_length_at(v, LANE_CHANGE_LATERAL_ACCEL_MPS2).max(MIN_LANE_CHANGE_M)
+}
+
+/// Length of a smootherstep lane change over a 3.75 m lane at speed `v` whose lateral
+/// acceleration peaks at `lateral_mps2`.
+pub fn lane_change_length_at(v: f64, lateral_mps2: f64) -> f64 {
     let w = 3.75;
-    (v * (SMOOTHERSTEP_MAX_CURVATURE * w / LANE_CHANGE_LATERAL_ACCEL_MPS2).sqrt())
-        .max(MIN_LANE_CHANGE_M)
+    v * (SMOOTHERSTEP_MAX_CURVATURE * w / lateral_mps2).sqrt()
 }

@@ -8,8 +8,8 @@
 //! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
 //! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, and the zones `FogBank` and
 //! `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
-//! drivers see a slippery patch coming, the ego's driver finds out on it). Specs with other entries are refused by [`World::new`] rather than run
-//! without them. An event whose trigger does not hold within [`MAX_WAIT_S`] of its start
+//! drivers see a slippery patch coming, the ego's driver finds out on it). Specs with other
+//! entries are refused by [`World::new`] rather than run without them. An event whose trigger does not hold within [`MAX_WAIT_S`] of its start
 //! time is logged as skipped, never faked.
 
 use super::{GRAVITY_MPS2, SPAWN_SIGHT_M, World};
@@ -195,20 +195,10 @@ impl World {
                     Some(true) => {
                         let since = *self.event_log[k].played_out_s.get_or_insert(t);
                         if t - since >= EVENT_TAIL_S {
-                            self.event_log[k].outcome = Outcome::Done {
-                                end_s: t,
-                                completed: true,
-                            };
-                            self.release_tailgaters(k);
+                            self.finish(k, true);
                         }
                     }
-                    Some(false) => {
-                        self.event_log[k].outcome = Outcome::Done {
-                            end_s: t,
-                            completed: false,
-                        };
-                        self.release_tailgaters(k);
-                    }
+                    Some(false) => self.finish(k, false),
                     None => {}
                 }
             }
@@ -662,8 +652,12 @@ impl World {
         Some(vec![j, f])
     }
 
-    /// Tailgaters of event `k` drive normally again.
-    fn release_tailgaters(&mut self, k: usize) {
+    /// Event `k` is over now; its tailgaters drive normally again.
+    fn finish(&mut self, k: usize, completed: bool) {
+        self.event_log[k].outcome = Outcome::Done {
+            end_s: self.time_s(),
+            completed,
+        };
         for &j in &self.event_log[k].actors {
             if matches!(
                 self.actors[j as usize].script,
@@ -711,10 +705,7 @@ impl World {
             let e = &self.actors[ego as usize];
             (e.alive, e.accel_mps2, e.speed_mps)
         };
-        let info = crate::kinds::kind_info(a.body.kind);
-        let max_decel = info
-            .max_decel_mps2
-            .min(self.environment.friction * GRAVITY_MPS2);
+        let max_decel = self.max_decel_at(idx);
         let braking = e_alive && e_accel < -1.0;
         let since = match (braking, ego_braking_since_s) {
             (true, None) => Some(t),
