@@ -5,7 +5,8 @@
 //! resolved spec, measured again: "on target" counts those whose every targeted event met
 //! its target there.
 //!
-//! `cargo bench -p roadworld-scenario --bench targeted` (`SAMPLES=30` for a quicker table).
+//! `cargo bench -p roadworld-scenario --bench targeted` (`SAMPLES=30` for a quicker table,
+//! `ONLY=cut-in,debris` for some of the specs).
 
 use rayon::prelude::*;
 use roadworld_scenario::{TargetOptions, generate_targeted};
@@ -24,6 +25,14 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "ron"))
         .collect();
     specs.sort();
+    // `ONLY=a,b`: just the specs whose file names contain one of these.
+    if let Ok(only) = std::env::var("ONLY") {
+        let keep: Vec<&str> = only.split(',').collect();
+        specs.retain(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            keep.iter().any(|k| name.contains(k))
+        });
+    }
     println!(
         "| spec | event | target | samples | on target | gave up | tries (mean / max) | acceptance | s per scenario |"
     );

@@ -20,9 +20,11 @@ use roadworld_road::{LightState, Network, RoadId};
 use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 
 mod events;
+mod movers;
 mod side;
 
 pub use events::{EventRecord, Outcome, Script, Zone};
+pub use movers::{DOOR_HOLD_S, DOOR_MAX_RAD, Motion, Mover, MoverState, SWERVE_HOLD_S};
 pub use side::{Crossing, Parked, SideKind, SideMap, SidePath, Walker, off_side};
 
 /// Acceleration of gravity.
@@ -141,6 +143,13 @@ pub struct Actor {
     zone: u8,
     /// Behaviour an event gave it in place of its driver model.
     pub script: Option<Script>,
+}
+
+impl Actor {
+    /// Whether an event moves it outside the lane lists (a [`Mover`]).
+    pub fn is_mover(&self) -> bool {
+        matches!(self.script, Some(Script::Move { .. }))
+    }
 }
 
 /// One road user as renderers and viewers see it.
@@ -276,6 +285,8 @@ pub struct World {
     pub environment: roadworld_spec::Environment,
     /// The spec's events, in start order, and how each went.
     pub event_log: Vec<EventRecord>,
+    /// Event road users outside the lane lists (crossers, a swerving cyclist, doors).
+    pub movers: Vec<Mover>,
 }
 
 pub use roadworld_spec::stream_seed;
@@ -364,6 +375,7 @@ impl World {
             headlights: environment.headlights(),
             environment,
             event_log,
+            movers: Vec::new(),
             lights: vec![LightState::Red; net.controllers.len()],
             net,
             map,
@@ -726,7 +738,7 @@ impl World {
 
     fn count_density(&mut self) {
         let mut c = [0u32; 3];
-        for a in self.actors.iter().filter(|a| a.alive) {
+        for a in self.actors.iter().filter(|a| a.alive && !a.is_mover()) {
             let l = self.map.lane(a.lane);
             if l.junction.is_none() {
                 c[class_index(l.class)] += 1;
@@ -1453,6 +1465,12 @@ impl World {
             && a.lane_change.is_none()
         {
             l.gap_m = (l.gap_m - self.obstacle_clearance_m(idx, *j)).max(0.1);
+        }
+        // Someone crossing or swerving into its way, once seen.
+        if let Some(m) = self.mover_leader(idx)
+            && leader.is_none_or(|(l, _)| m.gap_m < l.gap_m)
+        {
+            leader = Some((m, u32::MAX));
         }
         let mut acc = acc_accel(&a.driver, v, v0, leader.map(|l| l.0));
         // Zipper: make room for a neighbour just ahead that has to come into this lane.
@@ -2214,7 +2232,8 @@ impl World {
         let mut moved: Vec<u32> = Vec::new();
         for i in 0..n {
             let a = &mut self.actors[i];
-            if !a.alive {
+            // Movers move by their own motion ([`World::move_movers`]).
+            if !a.alive || matches!(a.script, Some(Script::Move { .. })) {
                 continue;
             }
             let v = a.speed_mps;
@@ -2534,7 +2553,7 @@ impl World {
             let need_dir = self.actors[i].need_lc;
             let a = &self.actors[i];
             let lane = self.map.lane(a.lane);
-            if lane.junction.is_none() {
+            if lane.junction.is_none() && !a.is_mover() {
                 count[class_index(lane.class)] += 1;
             }
             let p = lane.at(a.d_m);
@@ -2632,6 +2651,9 @@ impl World {
             a.flags = fl;
         }
         self.density.count = count;
+        if !self.movers.is_empty() {
+            self.move_movers();
+        }
     }
 
     /// Indicator for the turn at the next junction within 50 m: `Some(true)` left.

@@ -6,17 +6,21 @@
 //! [`Script`] that replaces their behaviour; every event leaves an [`EventRecord`].
 //!
 //! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
-//! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, and the zones `FogBank` and
+//! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, the zones `FogBank` and
 //! `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
-//! drivers see a slippery patch coming, the ego's driver finds out on it). Specs with other
-//! entries are refused by [`World::new`] rather than run without them. An event whose trigger does not hold within [`MAX_WAIT_S`] of its start
-//! time is logged as skipped, never faked.
+//! drivers see a slippery patch coming, the ego's driver finds out on it), and the road users
+//! outside the lanes of [`super::movers`]: `OccludedPedestrian`, `NightPedestrian`,
+//! `AnimalCrossing`, `CyclistSwerve` and `DoorOpening`. Specs with other entries are refused by
+//! [`World::new`] rather than run without them. An event whose trigger does not hold within
+//! [`MAX_WAIT_S`] of its start time is logged as skipped, never faked.
 
 use super::{GRAVITY_MPS2, SPAWN_SIGHT_M, World};
 use crate::kinds::Body;
 use crate::lanes::LaneId;
 use crate::{SimError, flags};
-use roadworld_spec::events::{CutIn, Debris, LeadHardBrake, Side, StoppedVehicle, Tailgater};
+use roadworld_spec::events::{
+    CutIn, Debris, LeadHardBrake, PullOutFrom, Side, StoppedVehicle, Tailgater,
+};
 use roadworld_spec::{ActorKind, EventKind, EventSpec};
 
 /// How a scripted actor behaves instead of its driver model.
@@ -52,6 +56,9 @@ pub enum Script {
         /// When the ego's braking was first seen.
         ego_braking_since_s: Option<f64>,
     },
+    /// Moves by its own motion outside the lane lists: the index of its [`super::Mover`]
+    /// (a crossing pedestrian or animal, a swerving cyclist, a door, a parked car).
+    Move { mover: u32 },
 }
 
 /// A stretch of road an event changes: fog (visibility) or a slippery surface (friction).
@@ -119,8 +126,10 @@ const PULL_OUT_ROOM_M: f64 = 60.0;
 const CUT_IN_ROOM_M: f64 = 25.0;
 /// Longest an event runs.
 const MAX_EVENT_S: f64 = 90.0;
+/// Longest a mover event runs on after it has acted.
+const AFTER_ACTION_S: f64 = 40.0;
 /// Seconds of travel ahead of the ego where obstacles are placed (at least out of sight).
-const PLACE_AHEAD_S: f64 = 14.0;
+pub(super) const PLACE_AHEAD_S: f64 = 14.0;
 /// Room kept clear around a placed obstacle in its lane.
 const CLEAR_AROUND_M: f64 = 15.0;
 /// Clearance a lane changer keeps from the lane it leaves before it passes an obstacle there.
@@ -141,7 +150,25 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::LowFriction(_)
             | EventKind::CutIn(_)
             | EventKind::Tailgater(_)
-    )
+            | EventKind::OccludedPedestrian(_)
+            | EventKind::NightPedestrian(_)
+            | EventKind::AnimalCrossing(_)
+            | EventKind::CyclistSwerve(_)
+            | EventKind::DoorOpening(_)
+    ) || matches!(kind, EventKind::PullOut(p) if p.from != PullOutFrom::SideRoad)
+}
+
+/// The ego's time to reach the mover at which a mover event acts, for those that have one.
+fn mover_ttc_s(kind: &EventKind) -> Option<f64> {
+    Some(match kind {
+        EventKind::OccludedPedestrian(p) => p.ttc_s.mean(),
+        EventKind::NightPedestrian(p) => p.ttc_s.mean(),
+        EventKind::AnimalCrossing(p) => p.ttc_s.mean(),
+        EventKind::CyclistSwerve(p) => p.ttc_s.mean(),
+        EventKind::DoorOpening(p) => p.ttc_s.mean(),
+        EventKind::PullOut(p) => p.ttc_s.mean(),
+        _ => return None,
+    })
 }
 
 impl World {
@@ -258,8 +285,9 @@ impl World {
                 let room_m = list
                     .get(i + 1)
                     .map_or(f64::INFINITY, |&n| self.actors[n as usize].d_m - o.d_m);
+                let lane_left_m = sl.usable_to_m.min(sl.length_m) - o.d_m;
                 (-40.0..80.0).contains(&(o.d_m - d_here))
-                    && room_m > CUT_IN_ROOM_M + (want - o.d_m).max(0.0)
+                    && room_m.min(lane_left_m) > CUT_IN_ROOM_M + (want - o.d_m).max(0.0)
                     && o.script.is_none()
                     && o.lane_change.is_none()
                     && o.body.kind.is_motor_vehicle()
@@ -356,6 +384,13 @@ impl World {
     /// What a running event does next: on a low-friction patch, the ego's leader brakes once
     /// it is on the patch (once).
     fn follow_up(&mut self, k: usize) {
+        if let Some(ttc) = mover_ttc_s(&self.event_log[k].spec.kind) {
+            // It acts when it becomes a hazard to see: a hidden pedestrian once it steps out.
+            if self.event_log[k].action_s.is_none() && self.trigger_mover(k, ttc) {
+                self.event_log[k].action_s = Some(self.time_s());
+            }
+            return;
+        }
         if let EventKind::Tailgater(p) = &self.event_log[k].spec.kind {
             // Once the tailgater is in place (or after a while trying), the leader brakes.
             let (leader, tail) = (self.event_log[k].actors[0], self.event_log[k].actors[1]);
@@ -537,6 +572,12 @@ impl World {
             EventKind::LeadHardBrake(p) => Ok(self.stage_lead_brake(p)),
             EventKind::CutIn(p) => Ok(self.stage_cut_in(p)),
             EventKind::Tailgater(p) => Ok(self.stage_tailgater(p)),
+            EventKind::OccludedPedestrian(p) => self.stage_occluded_pedestrian(p).map(Some),
+            EventKind::NightPedestrian(p) => self.stage_night_pedestrian(p).map(Some),
+            EventKind::AnimalCrossing(p) => self.stage_animal(p).map(Some),
+            EventKind::CyclistSwerve(p) => self.stage_cyclist(p).map(Some),
+            EventKind::DoorOpening(p) => self.stage_door(p).map(Some),
+            EventKind::PullOut(p) => self.stage_pull_out(p).map(Some),
             EventKind::FogBank(p) => self
                 .lay_zone(p.length_m.mean(), Some(p.visibility_m.mean()), None)
                 .map(|z| {
@@ -557,7 +598,8 @@ impl World {
                 if !matches!(
                     kind,
                     EventKind::CutIn(_) | EventKind::LowFriction(_) | EventKind::Tailgater(_)
-                ) {
+                ) && mover_ttc_s(&kind).is_none()
+                {
                     self.event_log[k].action_s = Some(self.time_s());
                 }
                 self.event_log[k].actors = actors;
@@ -658,6 +700,8 @@ impl World {
             end_s: self.time_s(),
             completed,
         };
+        let actors = self.event_log[k].actors.clone();
+        self.retire_movers(&actors);
         for &j in &self.event_log[k].actors {
             if matches!(
                 self.actors[j as usize].script,
@@ -745,7 +789,7 @@ impl World {
             let a = &self.actors[j as usize];
             match a.script {
                 _ if !a.alive => true,
-                Some(Script::Stand) => {
+                Some(Script::Stand | Script::Move { .. }) => {
                     (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin < -20.0
                 }
                 Some(Script::Brake { .. } | Script::CutIn { .. }) => false,
@@ -759,23 +803,56 @@ impl World {
             let (zs, zc) = z.end_heading_rad.sin_cos();
             (p.x_m - z.end_xy.0) * zc + (p.y_m - z.end_xy.1) * zs > 0.0
         });
-        let acted = !matches!(r.spec.kind, EventKind::CutIn(_) | EventKind::Tailgater(_))
+        let acted = !(matches!(r.spec.kind, EventKind::CutIn(_) | EventKind::Tailgater(_))
+            || mover_ttc_s(&r.spec.kind).is_some())
             || r.action_s.is_some();
         if played_out && zones_passed && acted {
             Some(true)
         } else if played_out && !acted && !matches!(r.spec.kind, EventKind::Tailgater(_)) {
             // The cutter gave up (the ego left its side) before cutting in.
             Some(false)
-        } else if self.time_s() - r.start_s.unwrap_or(0.0) > MAX_EVENT_S {
+        } else if self.time_s() > self.event_deadline_s(k) {
             Some(false)
         } else {
             None
         }
     }
 
+    /// When event `k` runs out of time: [`MAX_EVENT_S`] after it was staged; a mover placed
+    /// far ahead waits for the ego twice as long, and once it has acted the ego gets
+    /// [`AFTER_ACTION_S`] to get past.
+    fn event_deadline_s(&self, k: usize) -> f64 {
+        let r = &self.event_log[k];
+        let start = r.start_s.unwrap_or(0.0);
+        match (r.action_s, mover_ttc_s(&r.spec.kind)) {
+            (Some(a), Some(_)) => (start + MAX_EVENT_S).max(a + AFTER_ACTION_S),
+            (None, Some(_)) => start + 2.0 * MAX_EVENT_S,
+            _ => start + MAX_EVENT_S,
+        }
+    }
+
     /// A spot in the ego's lane about `ahead_m` further along its way (following the lanes
     /// the ego's route takes), outside junctions and clear of lane ends.
     fn spot_ahead_of_ego(&self, ahead_m: f64, length_m: f64) -> Option<(LaneId, f64)> {
+        self.route_spot_ahead(ahead_m, |lane, spot| {
+            let l = self.map.lane(lane);
+            let margin = END_MARGIN_M + 0.5 * length_m;
+            // Traffic queued behind it must be able to pull out within this lane: a lane
+            // beside, and room behind it on this lane (not back in a junction).
+            l.junction.is_none()
+                && (l.left.is_some() || l.right.is_some())
+                && spot >= l.usable_from_m.max(0.0) + margin + PULL_OUT_ROOM_M
+                && spot <= l.usable_to_m.min(l.length_m) - margin
+        })
+    }
+
+    /// The first spot from about `ahead_m` further along the ego's way (its own plan, then
+    /// the lanes its route takes) that `fits`, trying every 10 m.
+    pub(super) fn route_spot_ahead(
+        &self,
+        ahead_m: f64,
+        fits: impl Fn(LaneId, f64) -> bool,
+    ) -> Option<(LaneId, f64)> {
         let e = self.ego?;
         let ego = &self.actors[e as usize];
         let (mut lane, mut d) = (ego.lane, ego.d_m);
@@ -787,17 +864,10 @@ impl World {
             let room = l.length_m - d;
             if left <= room {
                 let spot = d + left;
-                let margin = END_MARGIN_M + 0.5 * length_m;
-                // Traffic queued behind it must be able to pull out within this lane: a
-                // lane beside, and room behind it on this lane (not back in a junction).
-                let ok = l.junction.is_none()
-                    && (l.left.is_some() || l.right.is_some())
-                    && spot >= l.usable_from_m.max(0.0) + margin + PULL_OUT_ROOM_M
-                    && spot <= l.usable_to_m.min(l.length_m) - margin;
-                if ok {
+                if fits(lane, spot) {
                     return Some((lane, spot));
                 }
-                // Too close to an end or in a junction: a bit further on.
+                // Not here: a bit further on.
                 left += 10.0;
                 continue;
             }
@@ -814,7 +884,7 @@ impl World {
     }
 
     /// The successor of `lane` that stays on the main route (keeping the lane's place from
-    /// the right where there is a choice).
+    /// the right where there is a choice; any successor where none is on the route).
     fn route_next_lane(&self, lane: LaneId) -> Option<LaneId> {
         let l = self.map.lane(lane);
         let on_route = |n: &LaneId| {
@@ -825,6 +895,10 @@ impl World {
             })
         };
         let mut options: Vec<LaneId> = l.next.iter().copied().filter(on_route).collect();
+        if options.is_empty() {
+            // Off the main route's roads (a detour the network offers): straight on.
+            options = l.next.clone();
+        }
         options.sort_by_key(|n| (self.map.lane(*n).lane.lane.abs() - l.lane.lane.abs()).abs());
         options.first().copied()
     }

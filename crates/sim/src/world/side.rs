@@ -689,6 +689,36 @@ impl World {
         }
     }
 
+    /// Takes away everyone off the carriageway (parked cars too) whose body touches a
+    /// `length` x `width` box at `(x, y)` heading `heading`: room for an event's road user.
+    pub(super) fn clear_walkers_at(
+        &mut self,
+        x_m: f64,
+        y_m: f64,
+        heading_rad: f64,
+        length_m: f64,
+        width_m: f64,
+    ) {
+        let area = roadworld_geom::Obb::new(x_m, y_m, heading_rad, length_m, width_m);
+        let reach = 0.5 * (length_m + width_m) + 10.0;
+        for k in 0..self.walkers.len() {
+            let w = &self.walkers[k];
+            if !w.alive || (w.pose.x_m - x_m).abs() > reach || (w.pose.y_m - y_m).abs() > reach {
+                continue;
+            }
+            let body = roadworld_geom::Obb::new(
+                w.pose.x_m,
+                w.pose.y_m,
+                w.pose.heading_rad,
+                w.body.length_m,
+                w.body.width_m,
+            );
+            if body.overlaps(&area) {
+                self.despawn_side(k as u32);
+            }
+        }
+    }
+
     /// Whether pedestrians may step onto crossing `c` now: no vehicle on it, and every
     /// vehicle coming can stop before it comfortably.
     fn crossing_clear_of_vehicles(&self, c: u32) -> bool {
