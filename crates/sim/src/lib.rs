@@ -56,6 +56,8 @@ pub mod flags {
     pub const WAITING_AT_RED: u16 = 64;
     /// A parked car.
     pub const PARKED: u16 = 128;
+    /// An emergency vehicle with its blue lights and siren on.
+    pub const EMERGENCY: u16 = 256;
 }
 
 /// Why a world could not be built.

@@ -287,6 +287,8 @@ pub struct World {
     pub event_log: Vec<EventRecord>,
     /// Event road users outside the lane lists (crossers, a swerving cyclist, doors).
     pub movers: Vec<Mover>,
+    /// Emergency vehicles events brought in.
+    emergency: Vec<u32>,
 }
 
 pub use roadworld_spec::stream_seed;
@@ -376,6 +378,7 @@ impl World {
             environment,
             event_log,
             movers: Vec::new(),
+            emergency: Vec::new(),
             lights: vec![LightState::Red; net.controllers.len()],
             net,
             map,
@@ -931,6 +934,9 @@ impl World {
         {
             return Some(dir);
         }
+        if let Some(dir) = self.yield_to_emergency(idx) {
+            return Some(dir);
+        }
         if self.good_lane(a.lane, a.want) {
             return None;
         }
@@ -1433,6 +1439,10 @@ impl World {
         } else {
             self.zone_at(a.lane, a.d_m)
         };
+        if let Some(Script::Emergency { speed_mps }) = a.script {
+            // Lights and siren: its own speed, whatever the limit.
+            v0 = speed_mps.min(info.max_speed_mps);
+        }
         if let Some(vis) = visibility {
             // In fog: able to stop within the visibility (a second to react).
             let b = a.driver.comfortable_decel_mps2;

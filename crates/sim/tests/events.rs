@@ -374,3 +374,83 @@ fn a_tailgater_closes_to_its_headway_and_brakes_a_second_after_the_ego() {
     }
     assert!(played >= 3, "only {played} of 6 seeds played out");
 }
+
+#[test]
+fn an_emergency_vehicle_comes_up_behind_the_ego_and_drivers_ahead_of_it_move_over() {
+    let spec = roadworld_spec::parse_spec(
+        r#"(
+            road: (length_m: 8000.0, zones: [(class: Motorway, share: 1.0)],
+                   blocks: (straight: 1.0, curve: 1.0),
+                   motorway: (lanes_per_direction: (min: 3, max: 3))),
+            events: [(kind: EmergencyVehicle(closing_speed_mps: Fixed(12.0),
+                                             start_gap_m: Fixed(120.0), vehicle: Police),
+                      window_s: (min: 20.0, max: 20.0))],
+        )"#,
+        "emergency.ron",
+    )
+    .expect("spec");
+    let mut passed = 0;
+    for seed in 0..8 {
+        let net = roadworld_road::generate(&spec.road, seed).expect("network");
+        let mut w = World::new(net, &spec, seed).expect("world");
+        w.record();
+        let mut moved_over = 0;
+        let mut at_spawn = None;
+        for _ in 0..1500 {
+            w.step();
+            let r = &w.event_log[0];
+            let Some(&ev) = r.actors.first() else {
+                continue;
+            };
+            let e = &w.actors[w.ego.expect("ego") as usize];
+            let o = &w.actors[ev as usize];
+            if at_spawn.is_none() {
+                // It comes into view the asked gap behind the ego, at the ego's speed plus
+                // the closing speed.
+                let (sin, cos) = e.pose.heading_rad.sin_cos();
+                let behind = (e.pose.x_m - o.pose.x_m) * cos + (e.pose.y_m - o.pose.y_m) * sin
+                    - 0.5 * (e.body.length_m + o.body.length_m);
+                assert!(
+                    (behind - 120.0).abs() < 3.0,
+                    "seed {seed}: {behind} m behind"
+                );
+                assert!((o.speed_mps - e.speed_mps - 12.0).abs() < 0.5);
+                at_spawn = Some(w.time_s());
+            }
+            assert!(o.flags & flags::EMERGENCY != 0 && o.flags & flags::HEADLIGHTS != 0);
+            // Drivers in its lane up to 150 m ahead of it are moving over.
+            moved_over += w
+                .live()
+                .filter(|a| {
+                    a.lane_change.is_some()
+                        && a.lane_change.is_some_and(|lc| lc.from == o.lane)
+                        && a.d_m > o.d_m
+                        && a.d_m - o.d_m < 150.0
+                })
+                .count();
+            if matches!(r.outcome, Outcome::Done { .. }) {
+                break;
+            }
+        }
+        let r = w.event_log[0].clone();
+        let rec = w.take_recording().expect("recording");
+        let collisions = roadworld_sim::check::collisions(&rec);
+        assert!(collisions.is_empty(), "seed {seed}: {collisions:?}");
+        if at_spawn.is_some() {
+            assert!(moved_over > 0, "seed {seed}: nobody moved over");
+        }
+        if matches!(
+            r.outcome,
+            Outcome::Done {
+                completed: true,
+                ..
+            }
+        ) {
+            passed += 1;
+        }
+    }
+    assert!(
+        passed >= 3,
+        "the emergency vehicle got past the ego in {passed} of 8 runs"
+    );
+}

@@ -6,7 +6,7 @@
 //! [`Script`] that replaces their behaviour; every event leaves an [`EventRecord`].
 //!
 //! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
-//! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, the zones `FogBank` and
+//! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the zones `FogBank` and
 //! `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
 //! drivers see a slippery patch coming, the ego's driver finds out on it), and the road users
 //! outside the lanes of [`super::movers`]: `OccludedPedestrian`, `NightPedestrian`,
@@ -19,7 +19,8 @@ use crate::kinds::Body;
 use crate::lanes::LaneId;
 use crate::{SimError, flags};
 use roadworld_spec::events::{
-    CutIn, Debris, LeadHardBrake, PullOutFrom, Side, StoppedVehicle, Tailgater,
+    CutIn, Debris, Emergency, EmergencyVehicle, LeadHardBrake, PullOutFrom, Side, StoppedVehicle,
+    Tailgater,
 };
 use roadworld_spec::{ActorKind, EventKind, EventSpec};
 
@@ -56,6 +57,10 @@ pub enum Script {
         /// When the ego's braking was first seen.
         ego_braking_since_s: Option<f64>,
     },
+    /// An emergency vehicle, lights and siren on, driving at `speed_mps` whatever the limit
+    /// (the ego's speed plus the closing speed when it came up); drivers ahead of it in its
+    /// lane move over.
+    Emergency { speed_mps: f64 },
     /// Moves by its own motion outside the lane lists: the index of its [`super::Mover`]
     /// (a crossing pedestrian or animal, a swerving cyclist, a door, a parked car).
     Move { mover: u32 },
@@ -122,6 +127,8 @@ const TAILGATE_SETTLE_S: f64 = 20.0;
 pub const TAILGATER_REACTION_S: f64 = 1.0;
 /// Lane behind an obstacle's spot, on the same lane, for queued traffic to pull out.
 const PULL_OUT_ROOM_M: f64 = 60.0;
+/// Drivers move over for an emergency vehicle this close behind them in their lane.
+pub const EMERGENCY_YIELD_M: f64 = 150.0;
 /// Room a cutter needs ahead of it in its lane beyond the place it has to get to.
 const CUT_IN_ROOM_M: f64 = 25.0;
 /// Longest an event runs.
@@ -150,6 +157,7 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::LowFriction(_)
             | EventKind::CutIn(_)
             | EventKind::Tailgater(_)
+            | EventKind::EmergencyVehicle(_)
             | EventKind::OccludedPedestrian(_)
             | EventKind::NightPedestrian(_)
             | EventKind::AnimalCrossing(_)
@@ -572,6 +580,7 @@ impl World {
             EventKind::LeadHardBrake(p) => Ok(self.stage_lead_brake(p)),
             EventKind::CutIn(p) => Ok(self.stage_cut_in(p)),
             EventKind::Tailgater(p) => Ok(self.stage_tailgater(p)),
+            EventKind::EmergencyVehicle(p) => Ok(self.stage_emergency(p)),
             EventKind::OccludedPedestrian(p) => self.stage_occluded_pedestrian(p).map(Some),
             EventKind::NightPedestrian(p) => self.stage_night_pedestrian(p).map(Some),
             EventKind::AnimalCrossing(p) => self.stage_animal(p).map(Some),
@@ -694,6 +703,111 @@ impl World {
         Some(vec![j, f])
     }
 
+    /// An emergency vehicle comes up behind the ego in its lane, `start_gap_m` back, at the
+    /// ego's speed plus the closing speed, where that stretch of lane is clear (`None` until
+    /// it is).
+    fn stage_emergency(&mut self, p: &EmergencyVehicle) -> Option<Vec<u32>> {
+        let e = self.ego?;
+        let ego = &self.actors[e as usize];
+        if !ego.alive || ego.speed_mps < 3.0 || ego.lane_change.is_some() {
+            return None;
+        }
+        let kind = match p.vehicle {
+            Emergency::Ambulance => ActorKind::Van,
+            Emergency::Police => ActorKind::Car,
+            Emergency::FireEngine => ActorKind::Truck,
+        };
+        let id = self.next_id;
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(
+            super::stream_seed(self.seed, 0xE3E0_0000 + id as u64),
+        );
+        let body = Body::sample(kind, &mut rng);
+        let mut lane = ego.lane;
+        let mut d = ego.d_m - 0.5 * ego.body.length_m - p.start_gap_m.mean() - 0.5 * body.length_m;
+        let v = ego.speed_mps + p.closing_speed_mps.mean();
+        // Back along the lanes leading to the ego's (the one keeping its place from the
+        // right); `path`: those lanes, its own first, each with its start's distance from it.
+        let mut path = vec![lane];
+        while d < 0.5 * body.length_m + 5.0 {
+            let l = self.map.lane(lane);
+            let prev = l.prev.iter().copied().min_by_key(|&q| {
+                let ql = self.map.lane(q);
+                ((ql.lane.lane.abs() - l.lane.lane.abs()).abs(), q)
+            })?;
+            lane = prev;
+            d += self.map.lane(prev).length_m;
+            path.insert(0, prev);
+        }
+        let l = self.map.lane(lane);
+        if l.junction.is_some() || d > l.length_m - 0.5 * body.length_m - 5.0 {
+            return None;
+        }
+        // Clear around it: everyone ahead on its way to the ego far enough to close up on
+        // braking gently, nobody within 15 m behind.
+        let mut offset = -d;
+        let mut clear = true;
+        for (k, &pl) in path.iter().enumerate() {
+            for &j in self.lists[pl.index()]
+                .iter()
+                .chain(&self.ghosts[pl.index()])
+            {
+                let o = &self.actors[j as usize];
+                let gap = offset + o.d_m;
+                let reach = 0.5 * (o.body.length_m + body.length_m);
+                let closing = (v - o.speed_mps).max(0.0);
+                let behind_ok = k > 0 || gap < -(reach + 15.0);
+                if !(gap - reach > closing * closing / (2.0 * 3.0) + 10.0 || gap < 0.0 && behind_ok)
+                {
+                    clear = false;
+                }
+            }
+            offset += self.map.lane(pl).length_m;
+        }
+        if !clear {
+            return None;
+        }
+        let dist = std::sync::Arc::clone(&self.driver_dist);
+        let idx = self.new_actor(kind, lane, d, false, &dist);
+        let a = &mut self.actors[idx as usize];
+        a.body = body;
+        let v = v.min(crate::kinds::kind_info(kind).max_speed_mps);
+        a.speed_mps = v;
+        a.script = Some(Script::Emergency { speed_mps: v });
+        self.emergency.push(idx);
+        self.count_density();
+        Some(vec![idx])
+    }
+
+    /// The side driver `idx` moves over to for an emergency vehicle coming up behind it in
+    /// its lane within [`EMERGENCY_YIELD_M`] (`Some(false)`: right, where there is a lane;
+    /// else left).
+    pub(super) fn yield_to_emergency(&self, idx: u32) -> Option<bool> {
+        if self.emergency.is_empty() {
+            return None;
+        }
+        let a = &self.actors[idx as usize];
+        let behind = self.emergency.iter().any(|&j| {
+            let o = &self.actors[j as usize];
+            j != idx
+                && o.alive
+                && o.lane == a.lane
+                && o.d_m < a.d_m
+                && a.d_m - o.d_m < EMERGENCY_YIELD_M
+                && matches!(o.script, Some(Script::Emergency { .. }))
+        });
+        if !behind {
+            return None;
+        }
+        let l = self.map.lane(a.lane);
+        let right_hand = self.net.traffic_side == roadworld_road::TrafficSide::Right;
+        let (kerb, other) = if right_hand {
+            ((l.right, false), (l.left, true))
+        } else {
+            ((l.left, true), (l.right, false))
+        };
+        kerb.0.map(|_| kerb.1).or(other.0.map(|_| other.1))
+    }
+
     /// Event `k` is over now; its tailgaters drive normally again.
     fn finish(&mut self, k: usize, completed: bool) {
         self.event_log[k].outcome = Outcome::Done {
@@ -791,6 +905,10 @@ impl World {
                 _ if !a.alive => true,
                 Some(Script::Stand | Script::Move { .. }) => {
                     (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin < -20.0
+                }
+                // Over once it has gone past the ego.
+                Some(Script::Emergency { .. }) => {
+                    (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin > 20.0
                 }
                 Some(Script::Brake { .. } | Script::CutIn { .. }) => false,
                 // Over with the leader's braking (and so once the ego has stopped or moved on).
@@ -1122,6 +1240,7 @@ impl World {
     pub(super) fn script_flags(script: Option<Script>, kind: ActorKind) -> u16 {
         match script {
             Some(Script::Stand) if kind.is_motor_vehicle() => flags::HAZARD,
+            Some(Script::Emergency { .. }) => flags::EMERGENCY | flags::HEADLIGHTS,
             _ => 0,
         }
     }
