@@ -1,10 +1,12 @@
 //! Road users an event puts on or beside the carriageway outside the lane lists: a
-//! pedestrian or an animal crossing the road, a cyclist riding at the road edge who swerves
-//! into the lane, a car door opening into the lane, and the parked vehicles that hide or
+//! pedestrian or an animal crossing the road, a cyclist setting off from the road edge who
+//! swerves into the lane, a car door opening into the lane, a car pulling out of a parking
+//! space (it joins the lane's traffic once in the lane), and the parked vehicles that hide or
 //! carry them.
 //!
-//! A mover moves in its road's `(s, t)` frame by a [`Motion`] that is a pure function of
-//! time, so that drivers can look ahead at where it will be. Drivers see it as a hazard only
+//! A mover moves in its road's `(s, t)` frame by a [`Motion`], a function of time from its
+//! last anchor (a crosser or a cyclist that has to wait is anchored again where it stands),
+//! so that drivers can look ahead at where it will be. Drivers see it as a hazard only
 //! from its `seen_s` plus their reaction time (for a pedestrian hidden by a parked car: from
 //! when it steps out from behind it), and then brake for it when it is in their way now or
 //! will be by the time they get there; a parked car at the kerb is never in anyone's way.
@@ -45,7 +47,7 @@ const CYCLIST_ACCEL_MPS2: f64 = 1.0;
 const CYCLIST_LAUNCH_S: f64 = 4.0;
 /// Road a swerving cyclist needs ahead of where it stands.
 const CYCLIST_ROOM_M: f64 = 120.0;
-/// Room a swerving cyclist keeps to someone ahead on its bike lane.
+/// Room a swerving cyclist keeps to someone ahead on its strip.
 const RIDER_GAP_M: f64 = 2.0;
 /// A cyclist this close to its road's end rides off it.
 const RIDE_OFF_M: f64 = 3.0;
