@@ -388,6 +388,8 @@ struct KerbSpot {
     near_edge_t_m: f64,
     /// The kind and width of the strip just beyond that edge.
     strip: Option<(LaneType, f64)>,
+    /// The ego's lane is the one next to the kerb.
+    outermost: bool,
 }
 
 impl World {
@@ -427,7 +429,20 @@ impl World {
             kerb,
             near_edge_t_m: near,
             strip,
+            outermost: if right_hand {
+                l.right.is_none()
+            } else {
+                l.left.is_none()
+            },
         }
+    }
+
+    /// Whether a zebra crossing lies on the spot's lane from 10 m before it to `ahead_m`
+    /// after it.
+    fn crossing_near(&self, s: &KerbSpot, ahead_m: f64) -> bool {
+        self.side.on_lane[s.lane.index()]
+            .iter()
+            .any(|&(d_in, d_out, _)| d_out > s.d_m - 10.0 && d_in < s.d_m + ahead_m)
     }
 
     /// The first kerb spot on the ego's way from out of its sight on (every 20 m) that
@@ -635,19 +650,8 @@ impl World {
         let mut rng = self.event_rng(0x9011_0000);
         let car = Body::sample(ActorKind::Car, &mut rng);
         let reach_m = PULL_OUT_PATH_M + PULL_OUT_CLEAR_M;
-        let outermost = |s: &KerbSpot| {
-            let l = self.map.lane(s.lane);
-            let kerb_lane = if self.net.traffic_side == TrafficSide::Right {
-                l.right.is_none()
-            } else {
-                l.left.is_none()
-            };
-            // No zebra crossing where it pulls out.
-            let crossing = self.side.on_lane[s.lane.index()]
-                .iter()
-                .any(|&(d_in, d_out, _)| d_out > s.d_m - 10.0 && d_in < s.d_m + reach_m);
-            kerb_lane && !crossing
-        };
+        // No zebra crossing where it pulls out.
+        let outermost = |s: &KerbSpot| s.outermost && !self.crossing_near(s, reach_m);
         // Room on the same lane for the whole pull-out and a bit.
         let spot = self.kerb_spot_ahead(PULL_OUT_PATH_M + car.length_m + 20.0, outermost)?;
         let (idx, t_car) = self.park_at_kerb(car, &spot, spot.s_m);
@@ -692,16 +696,8 @@ impl World {
     pub(super) fn stage_door(&mut self, p: &DoorOpening) -> Result<Vec<u32>, String> {
         let mut rng = self.event_rng(0xD002_0000);
         let car = Body::sample(ActorKind::Car, &mut rng);
-        let ego_lane_at_kerb = |s: &KerbSpot| {
-            // The door must reach into the ego's lane: the ego's lane is the outermost.
-            let l = self.map.lane(s.lane);
-            let right_hand = self.net.traffic_side == TrafficSide::Right;
-            if right_hand {
-                l.right.is_none()
-            } else {
-                l.left.is_none()
-            }
-        };
+        // The door must reach into the ego's lane: the ego's lane is the outermost.
+        let ego_lane_at_kerb = |s: &KerbSpot| s.outermost;
         let spot = self.kerb_spot_ahead(car.length_m + 10.0, ego_lane_at_kerb)?;
         let (car_idx, t_car) = self.park_at_kerb(car, &spot, spot.s_m);
         // The driver's door: on the lane side, its hinge a bit ahead of the car's middle.
@@ -745,19 +741,9 @@ impl World {
     pub(super) fn stage_cyclist(&mut self, p: &CyclistSwerve) -> Result<Vec<u32>, String> {
         let mut rng = self.event_rng(0xB1C0_0000);
         let body = Body::sample(ActorKind::Bicycle, &mut rng);
-        let right_hand = self.net.traffic_side == TrafficSide::Right;
         let beside = |s: &KerbSpot| {
-            let l = self.map.lane(s.lane);
-            let outermost = if right_hand {
-                l.right.is_none()
-            } else {
-                l.left.is_none()
-            };
-            let crossing = self.side.on_lane[s.lane.index()]
-                .iter()
-                .any(|&(d_in, d_out, _)| d_out > s.d_m - 10.0 && d_in < s.d_m + CYCLIST_ROOM_M);
-            outermost
-                && !crossing
+            s.outermost
+                && !self.crossing_near(s, CYCLIST_ROOM_M)
                 && s.strip.is_some_and(|(kind, w)| {
                     matches!(kind, LaneType::Shoulder | LaneType::Biking) && w >= body.width_m + 0.4
                 })
