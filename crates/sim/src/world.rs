@@ -22,10 +22,12 @@ use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 mod events;
 mod movers;
 mod side;
+mod wrong_way;
 
 pub use events::{EventRecord, Outcome, Script, Zone};
 pub use movers::{DOOR_HOLD_S, DOOR_MAX_RAD, Motion, Mover, MoverState, SWERVE_HOLD_S};
 pub use side::{Crossing, Parked, SideKind, SideMap, SidePath, Walker, off_side};
+pub use wrong_way::{PANIC_S, WRONG_WAY_SIGHT_M, WrongWay};
 
 /// Acceleration of gravity.
 pub const GRAVITY_MPS2: f64 = 9.81;
@@ -146,9 +148,12 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// Whether an event moves it outside the lane lists (a [`Mover`]).
+    /// Whether an event moves it outside the lane lists (a [`Mover`] or a [`WrongWay`]).
     pub fn is_mover(&self) -> bool {
-        matches!(self.script, Some(Script::Move { .. }))
+        matches!(
+            self.script,
+            Some(Script::Move { .. } | Script::WrongWay { .. })
+        )
     }
 }
 
@@ -289,6 +294,8 @@ pub struct World {
     pub movers: Vec<Mover>,
     /// Emergency vehicles events brought in.
     emergency: Vec<u32>,
+    /// Wrong-way drivers events brought in.
+    pub wrong_way: Vec<WrongWay>,
 }
 
 pub use roadworld_spec::stream_seed;
@@ -379,6 +386,7 @@ impl World {
             event_log,
             movers: Vec::new(),
             emergency: Vec::new(),
+            wrong_way: Vec::new(),
             lights: vec![LightState::Red; net.controllers.len()],
             net,
             map,
@@ -934,7 +942,10 @@ impl World {
         {
             return Some(dir);
         }
-        if let Some(dir) = self.yield_to_emergency(idx) {
+        if let Some(dir) = self
+            .evade_wrong_way(idx)
+            .or_else(|| self.yield_to_emergency(idx))
+        {
             return Some(dir);
         }
         if self.good_lane(a.lane, a.want) {
@@ -1331,6 +1342,9 @@ impl World {
                 self.apply_command(e, cmd, dt);
             }
             self.integrate(dt);
+            if !self.wrong_way.is_empty() {
+                self.drive_wrong_way(dt);
+            }
             self.step_side(dt);
         }
         self.step += 1;
@@ -1476,11 +1490,14 @@ impl World {
         {
             l.gap_m = (l.gap_m - self.obstacle_clearance_m(idx, *j)).max(0.1);
         }
-        // Someone crossing or swerving into its way, once seen.
-        if let Some(m) = self.mover_leader(idx)
-            && leader.is_none_or(|(l, _)| m.gap_m < l.gap_m)
+        // Someone crossing or swerving into its way, or coming the wrong way, once seen.
+        for m in [self.mover_leader(idx), self.wrong_way_leader(idx)]
+            .into_iter()
+            .flatten()
         {
-            leader = Some((m, u32::MAX));
+            if leader.is_none_or(|(l, _)| m.gap_m < l.gap_m) {
+                leader = Some((m, u32::MAX));
+            }
         }
         let mut acc = acc_accel(&a.driver, v, v0, leader.map(|l| l.0));
         // Zipper: make room for a neighbour just ahead that has to come into this lane.
@@ -1944,9 +1961,15 @@ impl World {
         if need.is_some() {
             // Short of room: a sharper change (twice the lateral acceleration), never
             // shorter than 8 m.
-            let room = self.room_to_lane_end(idx) - 1.0;
+            let ww_room = self.wrong_way_room(idx);
+            let room = self.room_to_lane_end(idx).min(ww_room) - 1.0;
             let sharp = (lc_len / std::f64::consts::SQRT_2).max(min_lane_change_for(&a.body));
             lc_len = lc_len.min(room.max(sharp));
+            // Out of a wrong-way driver's lane only where the change is over before they
+            // would meet (else it stops first, and pulls round it from there).
+            if lc_len > ww_room - 1.0 {
+                return;
+            }
         }
         if to_chain_end < lc_len + 5.0 && need.is_none() {
             return;
@@ -1987,6 +2010,10 @@ impl World {
             }
             // New leader and follower.
             let front = dt_ + 0.5 * a.body.length_m;
+            // Never into the way of a wrong-way driver.
+            if self.wrong_way_in(idx, t, front) {
+                continue;
+            }
             let rear = dt_ - 0.5 * a.body.length_m;
             let lead = self.ahead_in_lane(t, dt_, idx);
             let follow = self.behind_along(t, dt_, idx);
@@ -2115,7 +2142,10 @@ impl World {
         if lane.junction.is_some() || a.lane_change.is_some() {
             return None;
         }
-        let blocked = |side: Option<LaneId>| side.is_some_and(|x| self.blocked[x.index()]);
+        // A lane beside with a standing obstacle or a wrong-way driver in it.
+        let blocked = |side: Option<LaneId>| {
+            side.is_some_and(|x| self.blocked[x.index()] || self.wrong_way_on(x))
+        };
         let from = [
             lane.merge_from[0] || blocked(lane.left),
             lane.merge_from[1] || blocked(lane.right),
@@ -2242,8 +2272,9 @@ impl World {
         let mut moved: Vec<u32> = Vec::new();
         for i in 0..n {
             let a = &mut self.actors[i];
-            // Movers move by their own motion ([`World::move_movers`]).
-            if !a.alive || matches!(a.script, Some(Script::Move { .. })) {
+            // Movers move by their own motion ([`World::move_movers`], wrong-way drivers
+            // by [`World::drive_wrong_way`]).
+            if !a.alive || a.is_mover() {
                 continue;
             }
             let v = a.speed_mps;
@@ -2663,6 +2694,9 @@ impl World {
         self.density.count = count;
         if !self.movers.is_empty() {
             self.move_movers();
+        }
+        if !self.wrong_way.is_empty() {
+            self.wrong_way_poses();
         }
     }
 

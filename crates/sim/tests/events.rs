@@ -1,4 +1,6 @@
-//! Events staged in front of the ego: a broken-down vehicle and debris in its lane.
+//! Events staged round the ego: a broken-down vehicle and debris in its lane, a braking
+//! leader, fog and a slippery patch, a cut-in, a tailgater, an emergency vehicle and a
+//! wrong-way driver.
 
 use roadworld_sim::world::Outcome;
 use roadworld_sim::{World, flags};
@@ -87,12 +89,12 @@ fn obstacles_appear_out_of_sight_in_the_egos_lane_and_stand_still() {
 
 #[test]
 fn unsupported_events_are_refused_not_ignored() {
-    let spec = roadworld_spec::parse_spec("(events: [(kind: WrongWayDriver())])", "wrong.ron")
+    let spec = roadworld_spec::parse_spec("(events: [(kind: RedLightRunner())])", "red.ron")
         .expect("spec");
     let net = roadworld_road::generate(&spec.road, 1).expect("network");
     match World::new(net, &spec, 1) {
-        Ok(_) => panic!("a WrongWayDriver event was accepted by a runtime that cannot stage it"),
-        Err(err) => assert!(err.to_string().contains("WrongWayDriver"), "{err}"),
+        Ok(_) => panic!("a RedLightRunner event was accepted by a runtime that cannot stage it"),
+        Err(err) => assert!(err.to_string().contains("RedLightRunner"), "{err}"),
     }
 }
 
@@ -453,4 +455,94 @@ fn an_emergency_vehicle_comes_up_behind_the_ego_and_drivers_ahead_of_it_move_ove
         passed >= 3,
         "the emergency vehicle got past the ego in {passed} of 8 runs"
     );
+}
+
+#[test]
+fn a_wrong_way_driver_comes_down_the_egos_lane_and_traffic_moves_out_of_its_way() {
+    let spec = roadworld_spec::parse_spec(
+        r#"(
+            road: (length_m: 8000.0, zones: [(class: Motorway, share: 1.0)],
+                   blocks: (straight: 1.0, curve: 1.0),
+                   motorway: (lanes_per_direction: (min: 3, max: 3))),
+            traffic: (density_per_km_lane: (motorway: 6.0, rural: 5.0, urban: 8.0)),
+            events: [(kind: WrongWayDriver(speed_mps: Fixed(20.0), ttc_s: Fixed(6.0)),
+                      window_s: (min: 20.0, max: 20.0))],
+        )"#,
+        "wrong-way.ron",
+    )
+    .expect("spec");
+    let (mut acted, mut passed, mut moved_over) = (0, 0, 0);
+    for seed in 0..12 {
+        let net = roadworld_road::generate(&spec.road, seed).expect("network");
+        let mut w = World::new(net, &spec, seed).expect("world");
+        w.record();
+        let mut appeared = false;
+        let mut ttc_at_action = None;
+        for _ in 0..1500 {
+            w.step();
+            let r = w.event_log[0].clone();
+            let Some(&ww) = r.actors.first() else {
+                continue;
+            };
+            let e = &w.actors[w.ego.expect("ego") as usize];
+            let o = &w.actors[ww as usize];
+            let dist = (o.pose.x_m - e.pose.x_m).hypot(o.pose.y_m - e.pose.y_m);
+            if !appeared {
+                appeared = true;
+                assert!(dist > 300.0, "seed {seed}: it appeared {dist:.0} m away");
+            }
+            if o.alive {
+                // Against its lane, never faster than asked.
+                let lane_heading = w.map.lane(o.lane).at(o.d_m).heading_rad;
+                assert!(
+                    (o.pose.heading_rad - lane_heading).cos() < -0.99,
+                    "seed {seed}: it drives along its lane"
+                );
+                assert!(o.speed_mps <= 20.0 + 1e-9);
+                // Drivers changing out of the lanes it comes down, ahead of it.
+                moved_over += w
+                    .live()
+                    .filter(|a| {
+                        a.lane_change
+                            .is_some_and(|lc| w.wrong_way[0].route.iter().any(|x| x.0 == lc.from))
+                    })
+                    .count();
+            }
+            if r.action_s.is_some() && ttc_at_action.is_none() {
+                // In view at the asked time to collision (straight-line gap, so at most).
+                let gap = dist - 0.5 * (e.body.length_m + o.body.length_m);
+                ttc_at_action = Some(gap / (e.speed_mps + o.speed_mps));
+            }
+            if matches!(r.outcome, Outcome::Done { .. }) {
+                break;
+            }
+        }
+        let r = w.event_log[0].clone();
+        let rec = w.take_recording().expect("recording");
+        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
+        for c in roadworld_sim::check::collisions(&rec) {
+            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
+            assert!(ids.contains(&ego_id), "seed {seed}: {c}");
+        }
+        if let Some(ttc) = ttc_at_action {
+            acted += 1;
+            // (Measured after the step it acted in: up to a step closer.)
+            assert!(
+                ttc <= 6.0 + 1e-6 && ttc > 5.0,
+                "seed {seed}: TTC {ttc:.2} s in view"
+            );
+        }
+        if matches!(
+            r.outcome,
+            Outcome::Done {
+                completed: true,
+                ..
+            }
+        ) {
+            passed += 1;
+        }
+    }
+    assert!(acted >= 6, "it came at the ego in {acted} of 12 runs");
+    assert!(passed >= 4, "it got past the ego in {passed} of 12 runs");
+    assert!(moved_over > 0, "nobody moved out of its way");
 }

@@ -6,11 +6,11 @@
 //! [`Script`] that replaces their behaviour; every event leaves an [`EventRecord`].
 //!
 //! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
-//! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the zones `FogBank` and
-//! `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
+//! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the
+//! wrong-way driver of [`super::wrong_way`], the zones `FogBank` and `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
 //! drivers see a slippery patch coming, the ego's driver finds out on it), and the road users
 //! outside the lanes of [`super::movers`]: `OccludedPedestrian`, `NightPedestrian`,
-//! `AnimalCrossing`, `CyclistSwerve` and `DoorOpening`. Specs with other entries are refused by
+//! `AnimalCrossing`, `CyclistSwerve`, `DoorOpening` and `PullOut` from a parking space. Specs with other entries are refused by
 //! [`World::new`] rather than run without them. An event whose trigger does not hold within
 //! [`MAX_WAIT_S`] of its start time is logged as skipped, never faked.
 
@@ -64,6 +64,9 @@ pub enum Script {
     /// Moves by its own motion outside the lane lists: the index of its [`super::Mover`]
     /// (a crossing pedestrian or animal, a swerving cyclist, a door, a parked car).
     Move { mover: u32 },
+    /// Drives against its lanes outside the lane lists: the index of its
+    /// [`super::WrongWay`].
+    WrongWay { k: u32 },
 }
 
 /// A stretch of road an event changes: fog (visibility) or a slippery surface (friction).
@@ -158,12 +161,25 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::CutIn(_)
             | EventKind::Tailgater(_)
             | EventKind::EmergencyVehicle(_)
+            | EventKind::WrongWayDriver(_)
             | EventKind::OccludedPedestrian(_)
             | EventKind::NightPedestrian(_)
             | EventKind::AnimalCrossing(_)
             | EventKind::CyclistSwerve(_)
             | EventKind::DoorOpening(_)
     ) || matches!(kind, EventKind::PullOut(p) if p.from != PullOutFrom::SideRoad)
+}
+
+/// Whether the event acts some time after it is staged (a cutter cuts in, the leader on the
+/// patch brakes, a mover sets off, the wrong-way driver comes into view), rather than at once.
+fn acts_later(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::CutIn(_)
+            | EventKind::LowFriction(_)
+            | EventKind::Tailgater(_)
+            | EventKind::WrongWayDriver(_)
+    ) || mover_ttc_s(kind).is_some()
 }
 
 /// The ego's time to reach the mover at which a mover event acts, for those that have one.
@@ -417,6 +433,15 @@ impl World {
             }
             return;
         }
+        if let EventKind::WrongWayDriver(_) = self.event_log[k].spec.kind {
+            let in_view = self.event_log[k].actors.first().is_some_and(|&j| {
+                matches!(self.actors[j as usize].script, Some(Script::WrongWay { k }) if self.wrong_way_in_view(k as usize))
+            });
+            if in_view && self.event_log[k].action_s.is_none() {
+                self.event_log[k].action_s = Some(self.time_s());
+            }
+            return;
+        }
         if let EventKind::CutIn(_) = self.event_log[k].spec.kind {
             let cutting = self.event_log[k]
                 .actors
@@ -581,6 +606,7 @@ impl World {
             EventKind::CutIn(p) => Ok(self.stage_cut_in(p)),
             EventKind::Tailgater(p) => Ok(self.stage_tailgater(p)),
             EventKind::EmergencyVehicle(p) => Ok(self.stage_emergency(p)),
+            EventKind::WrongWayDriver(p) => Ok(self.stage_wrong_way(p)),
             EventKind::OccludedPedestrian(p) => self.stage_occluded_pedestrian(p).map(Some),
             EventKind::NightPedestrian(p) => self.stage_night_pedestrian(p).map(Some),
             EventKind::AnimalCrossing(p) => self.stage_animal(p).map(Some),
@@ -604,11 +630,7 @@ impl World {
         match result {
             Ok(Some(actors)) => {
                 self.event_log[k].start_s = Some(self.time_s());
-                if !matches!(
-                    kind,
-                    EventKind::CutIn(_) | EventKind::LowFriction(_) | EventKind::Tailgater(_)
-                ) && mover_ttc_s(&kind).is_none()
-                {
+                if !acts_later(&kind) {
                     self.event_log[k].action_s = Some(self.time_s());
                 }
                 self.event_log[k].actors = actors;
@@ -903,7 +925,8 @@ impl World {
             let a = &self.actors[j as usize];
             match a.script {
                 _ if !a.alive => true,
-                Some(Script::Stand | Script::Move { .. }) => {
+                // Over once the ego has got past it (the wrong-way car past the ego).
+                Some(Script::Stand | Script::Move { .. } | Script::WrongWay { .. }) => {
                     (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin < -20.0
                 }
                 // Over once it has gone past the ego.
@@ -921,8 +944,10 @@ impl World {
             let (zs, zc) = z.end_heading_rad.sin_cos();
             (p.x_m - z.end_xy.0) * zc + (p.y_m - z.end_xy.1) * zs > 0.0
         });
-        let acted = !(matches!(r.spec.kind, EventKind::CutIn(_) | EventKind::Tailgater(_))
-            || mover_ttc_s(&r.spec.kind).is_some())
+        // (A slippery patch has played out once the ego is past it, whether or not a leader
+        // braked on it.)
+        let acted = !acts_later(&r.spec.kind)
+            || matches!(r.spec.kind, EventKind::LowFriction(_))
             || r.action_s.is_some();
         if played_out && zones_passed && acted {
             Some(true)
