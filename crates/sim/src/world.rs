@@ -21,6 +21,7 @@ use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 
 mod events;
 mod movers;
+mod red_light;
 mod side;
 mod wrong_way;
 
@@ -1602,6 +1603,12 @@ impl World {
             // Reckless: follows the ego at its headway, whatever its own leader gap says.
             acc = self.tailgate_control(idx);
         }
+        if let Some(Script::RunRed(r)) = self.actors[idx as usize].script
+            && let Some(c) = self.red_run_accel(idx, &r)
+        {
+            // On its timing, never into its own leader.
+            acc = capped(c);
+        }
         // Moving off after a stand takes a reaction time.
         let a = &mut self.actors[idx as usize];
         if v < 0.05 && acc > 0.0 {
@@ -1709,6 +1716,19 @@ impl World {
         let inc = self.map.lane(incoming);
         // Gap from the actor's front to the stop line.
         let stop_gap = dist_to_incoming_end - (inc.length_m - path.stop_d_m) - half_len;
+        if let Some(Script::RunRed(r)) = self.actors[idx as usize].script
+            && r.conn == conn
+        {
+            // Waiting at its line whatever its light says until it is sent off; then it
+            // takes its path just before the conflict area (until then nobody expects it).
+            if !r.launched {
+                return Some(stop_gap);
+            }
+            if self.red_run_claim_due(idx, &r) {
+                self.red_run_claim(idx, conn);
+            }
+            return None;
+        }
         let held = hold == Some(conn);
         // Stop signs: stand at the line first.
         if inc.control == crate::lanes::Control::Stop && stop_gap < 3.0 && v < 0.1 {

@@ -1,6 +1,6 @@
 //! Events staged round the ego: a broken-down vehicle and debris in its lane, a braking
-//! leader, fog and a slippery patch, a cut-in, a tailgater, an emergency vehicle and a
-//! wrong-way driver.
+//! leader, fog and a slippery patch, a cut-in, a tailgater, an emergency vehicle, a
+//! wrong-way driver and a red-light runner.
 
 use roadworld_sim::world::Outcome;
 use roadworld_sim::{World, flags};
@@ -89,12 +89,15 @@ fn obstacles_appear_out_of_sight_in_the_egos_lane_and_stand_still() {
 
 #[test]
 fn unsupported_events_are_refused_not_ignored() {
-    let spec = roadworld_spec::parse_spec("(events: [(kind: RedLightRunner())])", "red.ron")
-        .expect("spec");
+    let spec =
+        roadworld_spec::parse_spec("(events: [(kind: UnprotectedLeftTurn())])", "left-turn.ron")
+            .expect("spec");
     let net = roadworld_road::generate(&spec.road, 1).expect("network");
     match World::new(net, &spec, 1) {
-        Ok(_) => panic!("a RedLightRunner event was accepted by a runtime that cannot stage it"),
-        Err(err) => assert!(err.to_string().contains("RedLightRunner"), "{err}"),
+        Ok(_) => {
+            panic!("an UnprotectedLeftTurn event was accepted by a runtime that cannot stage it")
+        }
+        Err(err) => assert!(err.to_string().contains("UnprotectedLeftTurn"), "{err}"),
     }
 }
 
@@ -545,4 +548,88 @@ fn a_wrong_way_driver_comes_down_the_egos_lane_and_traffic_moves_out_of_its_way(
     assert!(acted >= 6, "it came at the ego in {acted} of 12 runs");
     assert!(passed >= 4, "it got past the ego in {passed} of 12 runs");
     assert!(moved_over > 0, "nobody moved out of its way");
+}
+
+#[test]
+fn a_red_light_runner_jumps_its_light_across_the_egos_path_while_the_ego_has_green() {
+    use roadworld_sim::world::Script;
+    let spec = roadworld_spec::parse_spec(
+        r#"(
+            road: (length_m: 4000.0, zones: [(class: Urban, share: 1.0)],
+                   blocks: (straight: 1.0, curve: 0.3, urban_grid: 2.0)),
+            events: [(kind: RedLightRunner(speed_mps: Fixed(12.0), pet_s: Fixed(1.5)),
+                      window_s: (min: 20.0, max: 20.0))],
+        )"#,
+        "red-light.ron",
+    )
+    .expect("spec");
+    let light_of = |w: &World, lane| match w.map.lane(lane).control {
+        roadworld_sim::lanes::Control::Signal(c) => Some(w.light(c)),
+        _ => None,
+    };
+    let (mut acted, mut brought_in) = (0, 0);
+    for seed in 0..12 {
+        let net = roadworld_road::generate(&spec.road, seed).expect("network");
+        let mut w = World::new(net, &spec, seed).expect("world");
+        w.record();
+        let mut seen_action = false;
+        let mut runners = std::collections::BTreeSet::new();
+        for _ in 0..1500 {
+            let before = w.actors.len() as u32;
+            w.step();
+            let r = w.event_log[0].clone();
+            let e = &w.actors[w.ego.expect("ego") as usize];
+            for &j in &r.actors {
+                let o = &w.actors[j as usize];
+                if runners.insert(j) && j >= before {
+                    // A car brought in to wait at its line, out of the ego's sight.
+                    let dist = (o.pose.x_m - e.pose.x_m).hypot(o.pose.y_m - e.pose.y_m);
+                    let (sin, cos) = e.pose.heading_rad.sin_cos();
+                    let along = (o.pose.x_m - e.pose.x_m) * cos + (o.pose.y_m - e.pose.y_m) * sin;
+                    assert!(
+                        dist > 300.0 || along < -30.0,
+                        "seed {seed}: it appeared {dist:.0} m from the ego"
+                    );
+                    assert_eq!(o.speed_mps, 0.0);
+                    brought_in += 1;
+                }
+                if let Some(Script::RunRed(rr)) = o.script {
+                    assert!(o.speed_mps <= 12.0 + 0.5, "seed {seed}: {}", o.speed_mps);
+                    if r.action_s.is_some() && !seen_action {
+                        seen_action = true;
+                        acted += 1;
+                        // Sent off from its line against its red light, the ego on green.
+                        let theirs = w.map.lane(rr.conn).path.as_ref().expect("path").incoming;
+                        let mine = w
+                            .map
+                            .lane(rr.ego_conn)
+                            .path
+                            .as_ref()
+                            .expect("path")
+                            .incoming;
+                        assert_ne!(
+                            light_of(&w, theirs),
+                            Some(roadworld_road::LightState::Green)
+                        );
+                        assert_eq!(light_of(&w, mine), Some(roadworld_road::LightState::Green));
+                        assert!(o.speed_mps < 3.0, "seed {seed}: it was not waiting");
+                    }
+                }
+            }
+            if matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)) {
+                break;
+            }
+        }
+        let rec = w.take_recording().expect("recording");
+        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
+        for c in roadworld_sim::check::collisions(&rec) {
+            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
+            let runner = runners
+                .iter()
+                .any(|&j| ids.contains(&rec.actors[j as usize].id));
+            assert!(!runner || ids.contains(&ego_id), "seed {seed}: {c}");
+        }
+    }
+    assert!(acted >= 4, "the runner went in {acted} of 12 runs");
+    assert!(brought_in > 0, "no runner was brought in");
 }

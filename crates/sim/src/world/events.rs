@@ -7,7 +7,8 @@
 //!
 //! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
 //! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the
-//! wrong-way driver of [`super::wrong_way`], the zones `FogBank` and `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
+//! wrong-way driver of [`super::wrong_way`], the red-light runner of [`super::red_light`], the
+//! zones `FogBank` and `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
 //! drivers see a slippery patch coming, the ego's driver finds out on it), and the road users
 //! outside the lanes of [`super::movers`]: `OccludedPedestrian`, `NightPedestrian`,
 //! `AnimalCrossing`, `CyclistSwerve`, `DoorOpening` and `PullOut` from a parking space. Specs with other entries are refused by
@@ -67,6 +68,8 @@ pub enum Script {
     /// Drives against its lanes outside the lane lists: the index of its
     /// [`super::WrongWay`].
     WrongWay { k: u32 },
+    /// Runs the red light on a crossing approach, timed against the ego's arrival.
+    RunRed(super::red_light::RunRed),
 }
 
 /// A stretch of road an event changes: fog (visibility) or a slippery surface (friction).
@@ -162,6 +165,7 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::Tailgater(_)
             | EventKind::EmergencyVehicle(_)
             | EventKind::WrongWayDriver(_)
+            | EventKind::RedLightRunner(_)
             | EventKind::OccludedPedestrian(_)
             | EventKind::NightPedestrian(_)
             | EventKind::AnimalCrossing(_)
@@ -179,6 +183,7 @@ fn acts_later(kind: &EventKind) -> bool {
             | EventKind::LowFriction(_)
             | EventKind::Tailgater(_)
             | EventKind::WrongWayDriver(_)
+            | EventKind::RedLightRunner(_)
     ) || mover_ttc_s(kind).is_some()
 }
 
@@ -242,6 +247,10 @@ impl World {
             }
             Outcome::Running => {
                 self.follow_up(k);
+                if self.event_log[k].outcome != Outcome::Running {
+                    // Put back to wait for another chance.
+                    return;
+                }
                 match self.event_over(k) {
                     Some(true) => {
                         let since = *self.event_log[k].played_out_s.get_or_insert(t);
@@ -442,6 +451,29 @@ impl World {
             }
             return;
         }
+        if let EventKind::RedLightRunner(_) = self.event_log[k].spec.kind {
+            // It acts as it is sent off against its light.
+            let runner = self.event_log[k].actors.first().copied();
+            if let Some(j) = runner
+                && self.red_run_missed(j)
+            {
+                // The ego got through first: the runner drives on as before, and the event
+                // looks for its next junction.
+                let a = &mut self.actors[j as usize];
+                a.script = None;
+                a.plan.clear();
+                let r = &mut self.event_log[k];
+                r.outcome = Outcome::Pending;
+                r.actors.clear();
+                r.start_s = None;
+                return;
+            }
+            let ran = runner.is_some_and(|j| self.launch_red_runner(j));
+            if ran && self.event_log[k].action_s.is_none() {
+                self.event_log[k].action_s = Some(self.time_s());
+            }
+            return;
+        }
         if let EventKind::CutIn(_) = self.event_log[k].spec.kind {
             let cutting = self.event_log[k]
                 .actors
@@ -607,6 +639,7 @@ impl World {
             EventKind::Tailgater(p) => Ok(self.stage_tailgater(p)),
             EventKind::EmergencyVehicle(p) => Ok(self.stage_emergency(p)),
             EventKind::WrongWayDriver(p) => Ok(self.stage_wrong_way(p)),
+            EventKind::RedLightRunner(p) => Ok(self.stage_red_light_runner(p)),
             EventKind::OccludedPedestrian(p) => self.stage_occluded_pedestrian(p).map(Some),
             EventKind::NightPedestrian(p) => self.stage_night_pedestrian(p).map(Some),
             EventKind::AnimalCrossing(p) => self.stage_animal(p).map(Some),
@@ -830,7 +863,7 @@ impl World {
         kerb.0.map(|_| kerb.1).or(other.0.map(|_| other.1))
     }
 
-    /// Event `k` is over now; its tailgaters drive normally again.
+    /// Event `k` is over now; its tailgaters and red-light runners drive normally again.
     fn finish(&mut self, k: usize, completed: bool) {
         self.event_log[k].outcome = Outcome::Done {
             end_s: self.time_s(),
@@ -841,7 +874,7 @@ impl World {
         for &j in &self.event_log[k].actors {
             if matches!(
                 self.actors[j as usize].script,
-                Some(Script::Tailgate { .. })
+                Some(Script::Tailgate { .. } | Script::RunRed(_))
             ) {
                 self.actors[j as usize].script = None;
             }
@@ -934,6 +967,8 @@ impl World {
                     (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin > 20.0
                 }
                 Some(Script::Brake { .. } | Script::CutIn { .. }) => false,
+                // Over once it is through the conflict area.
+                Some(Script::RunRed(_)) => self.red_run_through(j),
                 // Over with the leader's braking (and so once the ego has stopped or moved on).
                 Some(Script::Tailgate { .. }) => true,
                 None => true,
@@ -1028,7 +1063,7 @@ impl World {
 
     /// The successor of `lane` that stays on the main route (keeping the lane's place from
     /// the right where there is a choice; any successor where none is on the route).
-    fn route_next_lane(&self, lane: LaneId) -> Option<LaneId> {
+    pub(super) fn route_next_lane(&self, lane: LaneId) -> Option<LaneId> {
         let l = self.map.lane(lane);
         let on_route = |n: &LaneId| {
             let nl = self.map.lane(*n);
