@@ -828,7 +828,7 @@ impl LaneMap {
 
     /// Samples of a junction path every half metre: the last `approach_m` of the incoming
     /// lane, the connecting lane, and the first `JUNCTION_APPROACH_M` of the outgoing lane.
-    fn extended_samples(&self, conn: LaneId, p: &JunctionPath) -> Vec<(f64, Point2)> {
+    pub(crate) fn extended_samples(&self, conn: LaneId, p: &JunctionPath) -> Vec<(f64, Point2)> {
         let mut out = Vec::new();
         let inc = self.lane(p.incoming);
         let c = self.lane(conn);

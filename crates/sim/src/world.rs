@@ -21,8 +21,8 @@ use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 
 mod events;
 mod movers;
-mod red_light;
 mod side;
+mod timed_cross;
 mod wrong_way;
 
 pub use events::{EventRecord, Outcome, Script, Zone};
@@ -835,6 +835,12 @@ impl World {
         if lane.junction.is_some() {
             return;
         }
+        // A timed crosser on its way to its junction path keeps the plan there.
+        if let Some(Script::TimedCross(r)) = a.script
+            && a.plan.contains(&r.conn)
+        {
+            return;
+        }
         // Already claimed the next junction's path from here (a short link between two
         // junctions): the plan through it stands.
         if let Some(h) = a.hold
@@ -1603,8 +1609,8 @@ impl World {
             // Reckless: follows the ego at its headway, whatever its own leader gap says.
             acc = self.tailgate_control(idx);
         }
-        if let Some(Script::RunRed(r)) = self.actors[idx as usize].script
-            && let Some(c) = self.red_run_accel(idx, &r)
+        if let Some(Script::TimedCross(r)) = self.actors[idx as usize].script
+            && let Some(c) = self.cross_accel(idx, &r)
         {
             // On its timing, never into its own leader.
             acc = capped(c);
@@ -1716,7 +1722,7 @@ impl World {
         let inc = self.map.lane(incoming);
         // Gap from the actor's front to the stop line.
         let stop_gap = dist_to_incoming_end - (inc.length_m - path.stop_d_m) - half_len;
-        if let Some(Script::RunRed(r)) = self.actors[idx as usize].script
+        if let Some(Script::TimedCross(r)) = self.actors[idx as usize].script
             && r.conn == conn
         {
             // Waiting at its line whatever its light says until it is sent off; then it
@@ -1724,8 +1730,8 @@ impl World {
             if !r.launched {
                 return Some(stop_gap);
             }
-            if self.red_run_claim_due(idx, &r) {
-                self.red_run_claim(idx, conn);
+            if self.cross_claim_due(idx, &r) {
+                self.cross_claim(idx, conn);
             }
             return None;
         }

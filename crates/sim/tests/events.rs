@@ -1,6 +1,6 @@
 //! Events staged round the ego: a broken-down vehicle and debris in its lane, a braking
 //! leader, fog and a slippery patch, a cut-in, a tailgater, an emergency vehicle, a
-//! wrong-way driver and a red-light runner.
+//! wrong-way driver, a red-light runner and an oncoming left turner.
 
 use roadworld_sim::world::Outcome;
 use roadworld_sim::{World, flags};
@@ -89,15 +89,12 @@ fn obstacles_appear_out_of_sight_in_the_egos_lane_and_stand_still() {
 
 #[test]
 fn unsupported_events_are_refused_not_ignored() {
-    let spec =
-        roadworld_spec::parse_spec("(events: [(kind: UnprotectedLeftTurn())])", "left-turn.ron")
-            .expect("spec");
+    let spec = roadworld_spec::parse_spec("(events: [(kind: AggressiveMerge())])", "merge.ron")
+        .expect("spec");
     let net = roadworld_road::generate(&spec.road, 1).expect("network");
     match World::new(net, &spec, 1) {
-        Ok(_) => {
-            panic!("an UnprotectedLeftTurn event was accepted by a runtime that cannot stage it")
-        }
-        Err(err) => assert!(err.to_string().contains("UnprotectedLeftTurn"), "{err}"),
+        Ok(_) => panic!("an AggressiveMerge event was accepted by a runtime that cannot stage it"),
+        Err(err) => assert!(err.to_string().contains("AggressiveMerge"), "{err}"),
     }
 }
 
@@ -593,7 +590,7 @@ fn a_red_light_runner_jumps_its_light_across_the_egos_path_while_the_ego_has_gre
                     assert_eq!(o.speed_mps, 0.0);
                     brought_in += 1;
                 }
-                if let Some(Script::RunRed(rr)) = o.script {
+                if let Some(Script::TimedCross(rr)) = o.script {
                     assert!(o.speed_mps <= 12.0 + 0.5, "seed {seed}: {}", o.speed_mps);
                     if r.action_s.is_some() && !seen_action {
                         seen_action = true;
@@ -632,4 +629,129 @@ fn a_red_light_runner_jumps_its_light_across_the_egos_path_while_the_ego_has_gre
     }
     assert!(acted >= 4, "the runner went in {acted} of 12 runs");
     assert!(brought_in > 0, "no runner was brought in");
+}
+
+/// Oncoming left turns (gap 1.5 s, at `junction`) over `seeds`: how many were sent off, how
+/// many of those took their turn, and how many of those turned at lights.
+fn left_turns(junction: &str, seeds: std::ops::Range<u64>) -> (usize, usize, usize) {
+    use roadworld_sim::world::Script;
+    let text = format!(
+        r#"(
+            road: (length_m: 4000.0, zones: [(class: Urban, share: 1.0)],
+                   blocks: (straight: 1.0, curve: 0.3, s_curve: 0.0, hills: 0.0,
+                            junction_4way: 4.0, junction_t: 0.0, roundabout: 0.0, merge: 0.0,
+                            fork: 0.0, lane_add: 0.0, lane_drop: 0.0, bridge: 0.0,
+                            urban_grid: 0.0),
+                   urban: (straight_length_m: (min: 80.0, max: 200.0))),
+            traffic: (density_per_km_lane: (motorway: 10.0, rural: 5.0, urban: 4.0)),
+            events: [(kind: UnprotectedLeftTurn(gap_s: Fixed(1.5), junction: {junction}),
+                      window_s: (min: 5.0, max: 5.0))],
+        )"#
+    );
+    let spec = roadworld_spec::parse_spec(&text, "left-turn.ron").expect("spec");
+    let light_of = |w: &World, lane| match w.map.lane(lane).control {
+        roadworld_sim::lanes::Control::Signal(c) => Some(w.light(c)),
+        _ => None,
+    };
+    let (mut acted, mut turned, mut at_lights) = (0, 0, 0);
+    for seed in seeds {
+        let net = roadworld_road::generate(&spec.road, seed).expect("network");
+        let mut w = World::new(net, &spec, seed).expect("world");
+        w.record();
+        let mut seen_action = false;
+        let mut turners = std::collections::BTreeSet::new();
+        let mut sent: Option<(u32, roadworld_sim::lanes::LaneId)> = None;
+        for _ in 0..1500 {
+            let before = w.actors.len() as u32;
+            w.step();
+            let r = w.event_log[0].clone();
+            let e = &w.actors[w.ego.expect("ego") as usize];
+            for &j in &r.actors {
+                let o = &w.actors[j as usize];
+                if turners.insert(j) && j >= before {
+                    // A car brought in to wait at its line, out of the ego's sight.
+                    let dist = (o.pose.x_m - e.pose.x_m).hypot(o.pose.y_m - e.pose.y_m);
+                    let (sin, cos) = e.pose.heading_rad.sin_cos();
+                    let along = (o.pose.x_m - e.pose.x_m) * cos + (o.pose.y_m - e.pose.y_m) * sin;
+                    assert!(
+                        dist > 300.0 || along < -30.0,
+                        "seed {seed}: it appeared {dist:.0} m from the ego"
+                    );
+                    assert_eq!(o.speed_mps, 0.0);
+                }
+                let Some(Script::TimedCross(rr)) = o.script else {
+                    continue;
+                };
+                if o.lane == rr.conn {
+                    assert!(o.speed_mps <= 7.0 + 0.5, "seed {seed}: {}", o.speed_mps);
+                }
+                if r.action_s.is_some() && !seen_action {
+                    seen_action = true;
+                    acted += 1;
+                    sent = Some((j, rr.conn));
+                    // Turning left across the ego going straight, from the oncoming approach.
+                    let theirs = w.map.lane(rr.conn).path.as_ref().expect("path");
+                    let mine = w.map.lane(rr.ego_conn).path.as_ref().expect("path");
+                    assert!(
+                        theirs.turn_rad > 0.8,
+                        "seed {seed}: turn {}",
+                        theirs.turn_rad
+                    );
+                    assert!(
+                        mine.turn_rad.abs() < 0.5,
+                        "seed {seed}: turn {}",
+                        mine.turn_rad
+                    );
+                    let end = |l| {
+                        let l = w.map.lane(l);
+                        l.at(l.length_m).heading_rad
+                    };
+                    assert!((end(theirs.incoming) - end(mine.incoming)).cos() < -0.7);
+                    // On its own green and the ego's, where there are lights.
+                    let (lt, lm) = (light_of(&w, theirs.incoming), light_of(&w, mine.incoming));
+                    assert_eq!(lt.is_some(), lm.is_some(), "seed {seed}");
+                    if lm.is_some() {
+                        at_lights += 1;
+                        assert_eq!(lt, Some(roadworld_road::LightState::Green));
+                        assert_eq!(lm, Some(roadworld_road::LightState::Green));
+                    }
+                }
+            }
+            if let Some((j, conn)) = sent
+                && w.actors[j as usize].lane == conn
+            {
+                turned += 1;
+                sent = None;
+            }
+            if matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)) {
+                break;
+            }
+        }
+        // Nobody but the ego meets the turner; at this gap, nor does the ego.
+        let rec = w.take_recording().expect("recording");
+        for c in roadworld_sim::check::collisions(&rec) {
+            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
+            let turner = turners
+                .iter()
+                .any(|&j| ids.contains(&rec.actors[j as usize].id));
+            assert!(!turner, "seed {seed}: {c}");
+        }
+    }
+    (acted, turned, at_lights)
+}
+
+#[test]
+fn an_oncoming_car_turns_left_across_the_egos_path_in_front_of_it() {
+    let (acted, turned, at_lights) = left_turns("Either", 0..12);
+    assert!(acted >= 6, "the turner went in {acted} of 12 runs");
+    assert_eq!(turned, acted, "a turner sent off did not take its turn");
+    assert!(
+        at_lights > 0 && at_lights < acted,
+        "{at_lights} of {acted} at lights"
+    );
+    // Asked for one kind of junction, it turns there only.
+    let (acted, turned, at_lights) = left_turns("Signalised", 0..6);
+    assert!(acted > 0 && turned == acted && at_lights == acted);
+    let (acted, turned, at_lights) = left_turns("Unsignalised", 0..6);
+    assert!(acted > 0 && turned == acted && at_lights == 0);
 }

@@ -18,7 +18,7 @@
 //! | `CyclistSwerve` | Pedalcyclist crash without prior vehicle maneuver |
 //! | `WrongWayDriver` | Vehicle(s) not making a maneuver - opposite direction |
 //! | `RedLightRunner` | Running red light |
-//! | `UnprotectedLeftTurn` | Left turn across path from opposite directions at signalized junctions |
+//! | `UnprotectedLeftTurn` | Left turn across path from opposite directions at signalized or non-signalized junctions |
 //! | `PullOut` | Straight crossing paths at non-signalized junctions |
 //! | `AggressiveMerge` | Vehicle(s) changing lanes - same direction |
 //! | `EmergencyVehicle` | Following vehicle making a maneuver |
@@ -28,6 +28,9 @@
 //! | `LowFriction` | Control loss without prior vehicle action |
 //! | `Tailgater` | Lead vehicle decelerating |
 //! | `FogBank` | Lead vehicle moving at lower constant speed |
+//!
+//! (`UnprotectedLeftTurn` with `junction: Signalised` or `junction: Unsignalised` names the
+//! signalized or the non-signalized type alone.)
 //!
 //! In RON an event reads
 //! `(kind: CutIn(gap_m: Uniform(min: 6.0, max: 12.0)), window_s: (min: 20.0, max: 60.0),
@@ -147,6 +150,17 @@ pub enum PullOutFrom {
     SideRoad,
     ParkingSpace,
     /// Either, drawn per instance (where the road offers it).
+    Either,
+}
+
+/// At what kind of junction an oncoming left turn happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TurnJunction {
+    /// Under traffic lights, the turner on the same green as the ego.
+    Signalised,
+    /// Without lights or signs on either approach, the turner bound to give way to the ego.
+    Unsignalised,
+    /// Whichever of the two the ego comes to first.
     Either,
 }
 
@@ -277,6 +291,9 @@ event_params! {
     UnprotectedLeftTurn {
         /// Time between the turner clearing the ego's path and the ego reaching it.
         gap_s: [0.0, 8.0] = uniform(1.0, 2.5),
+    }
+    extra {
+        junction: TurnJunction = TurnJunction::Either,
     }
 }
 
@@ -586,9 +603,17 @@ impl EventKind {
             EventKind::CyclistSwerve(_) => "Pedalcyclist crash without prior vehicle maneuver",
             EventKind::WrongWayDriver(_) => "Vehicle(s) not making a maneuver - opposite direction",
             EventKind::RedLightRunner(_) => "Running red light",
-            EventKind::UnprotectedLeftTurn(_) => {
-                "Left turn across path from opposite directions at signalized junctions"
-            }
+            EventKind::UnprotectedLeftTurn(p) => match p.junction {
+                TurnJunction::Signalised => {
+                    "Left turn across path from opposite directions at signalized junctions"
+                }
+                TurnJunction::Unsignalised => {
+                    "Left turn across path from opposite directions at non-signalized junctions"
+                }
+                TurnJunction::Either => {
+                    "Left turn across path from opposite directions at signalized or non-signalized junctions"
+                }
+            },
             EventKind::PullOut(_) => "Straight crossing paths at non-signalized junctions",
             EventKind::AggressiveMerge(_) => "Vehicle(s) changing lanes - same direction",
             EventKind::EmergencyVehicle(_) => "Following vehicle making a maneuver",

@@ -7,13 +7,15 @@
 //!
 //! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
 //! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the
-//! wrong-way driver of [`super::wrong_way`], the red-light runner of [`super::red_light`], the
-//! zones `FogBank` and `LowFriction` (laid on the ego's way and the lanes beside it, out of sight; background
-//! drivers see a slippery patch coming, the ego's driver finds out on it), and the road users
-//! outside the lanes of [`super::movers`]: `OccludedPedestrian`, `NightPedestrian`,
-//! `AnimalCrossing`, `CyclistSwerve`, `DoorOpening` and `PullOut` from a parking space. Specs with other entries are refused by
+//! wrong-way driver of [`super::wrong_way`], the red-light runner and the oncoming left turner
+//! of [`super::timed_cross`], the zones `FogBank` and `LowFriction` (laid on the ego's way and
+//! the lanes beside it, out of sight; background drivers see a slippery patch coming, the
+//! ego's driver finds out on it), and the road users outside the lanes of [`super::movers`]:
+//! `OccludedPedestrian`, `NightPedestrian`, `AnimalCrossing`, `CyclistSwerve`, `DoorOpening`
+//! and `PullOut` from a parking space. Specs with other entries are refused by
 //! [`World::new`] rather than run without them. An event whose trigger does not hold within
-//! [`MAX_WAIT_S`] of its start time is logged as skipped, never faked.
+//! [`MAX_WAIT_S`] of its start time ([`LEFT_TURN_WAIT_S`] for a left turn) is logged as
+//! skipped, never faked.
 
 use super::{GRAVITY_MPS2, SPAWN_SIGHT_M, World};
 use crate::kinds::Body;
@@ -69,7 +71,7 @@ pub enum Script {
     /// [`super::WrongWay`].
     WrongWay { k: u32 },
     /// Runs the red light on a crossing approach, timed against the ego's arrival.
-    RunRed(super::red_light::RunRed),
+    TimedCross(super::timed_cross::TimedCross),
 }
 
 /// A stretch of road an event changes: fog (visibility) or a slippery surface (friction).
@@ -125,6 +127,18 @@ pub struct EventRecord {
 
 /// Longest an event waits for its trigger after its start time.
 pub const MAX_WAIT_S: f64 = 60.0;
+/// How long an oncoming left turn waits for its junction: [`MAX_WAIT_S`] is rarely enough
+/// for a town ego, stopping at lights, to come cruising up to a signalised junction it goes
+/// straight through.
+pub const LEFT_TURN_WAIT_S: f64 = 120.0;
+
+/// How long event `kind` may wait for its trigger after its start time.
+fn max_wait_s(kind: &EventKind) -> f64 {
+    match kind {
+        EventKind::UnprotectedLeftTurn(_) => LEFT_TURN_WAIT_S,
+        _ => MAX_WAIT_S,
+    }
+}
 /// Seconds an event goes on after it has played out (the aftermath counts for criticality).
 pub const EVENT_TAIL_S: f64 = 5.0;
 /// Longest a tailgater closes in before the leader brakes anyway.
@@ -166,6 +180,7 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::EmergencyVehicle(_)
             | EventKind::WrongWayDriver(_)
             | EventKind::RedLightRunner(_)
+            | EventKind::UnprotectedLeftTurn(_)
             | EventKind::OccludedPedestrian(_)
             | EventKind::NightPedestrian(_)
             | EventKind::AnimalCrossing(_)
@@ -184,6 +199,7 @@ fn acts_later(kind: &EventKind) -> bool {
             | EventKind::Tailgater(_)
             | EventKind::WrongWayDriver(_)
             | EventKind::RedLightRunner(_)
+            | EventKind::UnprotectedLeftTurn(_)
     ) || mover_ttc_s(kind).is_some()
 }
 
@@ -451,11 +467,13 @@ impl World {
             }
             return;
         }
-        if let EventKind::RedLightRunner(_) = self.event_log[k].spec.kind {
+        if let EventKind::RedLightRunner(_) | EventKind::UnprotectedLeftTurn(_) =
+            self.event_log[k].spec.kind
+        {
             // It acts as it is sent off against its light.
             let runner = self.event_log[k].actors.first().copied();
             if let Some(j) = runner
-                && self.red_run_missed(j)
+                && self.cross_missed(j)
             {
                 // The ego got through first: the runner drives on as before, and the event
                 // looks for its next junction.
@@ -468,7 +486,7 @@ impl World {
                 r.start_s = None;
                 return;
             }
-            let ran = runner.is_some_and(|j| self.launch_red_runner(j));
+            let ran = runner.is_some_and(|j| self.launch_crosser(j));
             if ran && self.event_log[k].action_s.is_none() {
                 self.event_log[k].action_s = Some(self.time_s());
             }
@@ -640,6 +658,7 @@ impl World {
             EventKind::EmergencyVehicle(p) => Ok(self.stage_emergency(p)),
             EventKind::WrongWayDriver(p) => Ok(self.stage_wrong_way(p)),
             EventKind::RedLightRunner(p) => Ok(self.stage_red_light_runner(p)),
+            EventKind::UnprotectedLeftTurn(p) => Ok(self.stage_left_turner(p)),
             EventKind::OccludedPedestrian(p) => self.stage_occluded_pedestrian(p).map(Some),
             EventKind::NightPedestrian(p) => self.stage_night_pedestrian(p).map(Some),
             EventKind::AnimalCrossing(p) => self.stage_animal(p).map(Some),
@@ -669,9 +688,10 @@ impl World {
                 self.event_log[k].actors = actors;
                 self.event_log[k].outcome = Outcome::Running;
             }
-            Ok(None) if waited_s > MAX_WAIT_S => {
+            Ok(None) if waited_s > max_wait_s(&kind) => {
                 self.event_log[k].outcome = Outcome::Skipped(format!(
-                    "its trigger did not hold within {MAX_WAIT_S} s of its start time"
+                    "its trigger did not hold within {} s of its start time",
+                    max_wait_s(&kind)
                 ));
             }
             Ok(None) => {}
@@ -874,7 +894,7 @@ impl World {
         for &j in &self.event_log[k].actors {
             if matches!(
                 self.actors[j as usize].script,
-                Some(Script::Tailgate { .. } | Script::RunRed(_))
+                Some(Script::Tailgate { .. } | Script::TimedCross(_))
             ) {
                 self.actors[j as usize].script = None;
             }
@@ -968,7 +988,7 @@ impl World {
                 }
                 Some(Script::Brake { .. } | Script::CutIn { .. }) => false,
                 // Over once it is through the conflict area.
-                Some(Script::RunRed(_)) => self.red_run_through(j),
+                Some(Script::TimedCross(_)) => self.cross_through(j),
                 // Over with the leader's braking (and so once the ego has stopped or moved on).
                 Some(Script::Tailgate { .. }) => true,
                 None => true,
