@@ -21,6 +21,7 @@ use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 
 mod events;
 mod movers;
+mod ramp_merge;
 mod side;
 mod timed_cross;
 mod wrong_way;
@@ -1565,6 +1566,27 @@ impl World {
                 c
             }
         };
+        if let Some(Script::RampMerge(m)) = a.script {
+            match self.ramp_merge_accel(idx, &m) {
+                // On its way down the ramp, on its timing, never into its own leader.
+                Some(c) => acc = capped(c),
+                None if a.lane == m.accel => {
+                    // On the acceleration lane: a cut-in from there.
+                    self.actors[idx as usize].script = Some(Script::CutIn {
+                        ego: m.ego,
+                        from_left: m.from_left,
+                        gap_m: m.gap_m,
+                        rel_speed_mps: m.rel_speed_mps,
+                        lateral_s: ramp_merge::MERGE_LATERAL_S,
+                        drifting: false,
+                        cut_speed_mps: None,
+                        quiet: true,
+                    });
+                }
+                None => self.actors[idx as usize].script = None,
+            }
+        }
+        let a = &self.actors[idx as usize];
         if let Some(Script::CutIn {
             cut_speed_mps: Some(v_cut),
             ..
@@ -1970,7 +1992,15 @@ impl World {
             self.actors[idx as usize].need_lc = None;
             return;
         }
-        let need = self.needed_direction(idx);
+        let quiet = matches!(
+            a.script,
+            Some(Script::CutIn { quiet: true, .. } | Script::RampMerge(_))
+        );
+        let need = if quiet {
+            None
+        } else {
+            self.needed_direction(idx)
+        };
         self.actors[idx as usize].need_lc = need;
         let a = &self.actors[idx as usize];
         if a.lc_cooldown_s > 0.0 || a.hold.is_some() || a.script.is_some() {

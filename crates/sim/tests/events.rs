@@ -1,6 +1,6 @@
 //! Events staged round the ego: a broken-down vehicle and debris in its lane, a braking
 //! leader, fog and a slippery patch, a cut-in, a tailgater, an emergency vehicle, a
-//! wrong-way driver, a red-light runner and an oncoming left turner.
+//! wrong-way driver, a red-light runner, an oncoming left turner and an aggressive merger.
 
 use roadworld_sim::world::Outcome;
 use roadworld_sim::{World, flags};
@@ -89,12 +89,12 @@ fn obstacles_appear_out_of_sight_in_the_egos_lane_and_stand_still() {
 
 #[test]
 fn unsupported_events_are_refused_not_ignored() {
-    let spec = roadworld_spec::parse_spec("(events: [(kind: AggressiveMerge())])", "merge.ron")
+    let spec = roadworld_spec::parse_spec("(events: [(kind: ConstructionZone())])", "works.ron")
         .expect("spec");
     let net = roadworld_road::generate(&spec.road, 1).expect("network");
     match World::new(net, &spec, 1) {
-        Ok(_) => panic!("an AggressiveMerge event was accepted by a runtime that cannot stage it"),
-        Err(err) => assert!(err.to_string().contains("AggressiveMerge"), "{err}"),
+        Ok(_) => panic!("a ConstructionZone event was accepted by a runtime that cannot stage it"),
+        Err(err) => assert!(err.to_string().contains("ConstructionZone"), "{err}"),
     }
 }
 
@@ -754,4 +754,83 @@ fn an_oncoming_car_turns_left_across_the_egos_path_in_front_of_it() {
     assert!(acted > 0 && turned == acted && at_lights == acted);
     let (acted, turned, at_lights) = left_turns("Unsignalised", 0..6);
     assert!(acted > 0 && turned == acted && at_lights == 0);
+}
+
+#[test]
+fn an_aggressive_merger_comes_down_the_ramp_and_cuts_in_close_in_front_of_the_ego() {
+    let spec = roadworld_spec::parse_spec(
+        r#"(
+            road: (length_m: 8000.0, zones: [(class: Motorway, share: 1.0)],
+                   blocks: (straight: 1.0, curve: 0.5, s_curve: 0.0, hills: 0.0,
+                            junction_4way: 0.0, junction_t: 0.0, roundabout: 0.0, on_ramp: 3.0,
+                            off_ramp: 0.5, merge: 0.0, fork: 0.0, lane_add: 0.0, lane_drop: 0.0,
+                            bridge: 0.0, urban_grid: 0.0),
+                   motorway: (lanes_per_direction: (min: 2, max: 2))),
+            traffic: (density_per_km_lane: (motorway: 6.0, rural: 5.0, urban: 8.0)),
+            events: [(kind: AggressiveMerge(gap_m: Fixed(6.0), rel_speed_mps: Fixed(-2.0)),
+                      window_s: (min: 5.0, max: 5.0))],
+        )"#,
+        "merge.ron",
+    )
+    .expect("spec");
+    let mut merged = 0;
+    for seed in 0..16 {
+        let net = roadworld_road::generate(&spec.road, seed).expect("network");
+        let mut w = World::new(net, &spec, seed).expect("world");
+        w.record();
+        let mut merger = None;
+        let (mut last_lane, mut cut) = (None, false);
+        for _ in 0..1800 {
+            let before = w.actors.len() as u32;
+            w.step();
+            let r = &w.event_log[0];
+            let e = &w.actors[w.ego.expect("ego") as usize];
+            if let (None, Some(&j)) = (merger, r.actors.first()) {
+                merger = Some(j);
+                if j >= before {
+                    // Brought in on the ramp, out of the ego's sight.
+                    let o = &w.actors[j as usize];
+                    let dist = (o.pose.x_m - e.pose.x_m).hypot(o.pose.y_m - e.pose.y_m);
+                    assert!(
+                        dist > 300.0,
+                        "seed {seed}: it appeared {dist:.0} m from the ego"
+                    );
+                }
+            }
+            if let Some(j) = merger
+                && !cut
+            {
+                let o = &w.actors[j as usize];
+                if o.lane_change.is_none() {
+                    // No indicator on the acceleration lane before it goes (while it is
+                    // after the ego).
+                    let ind = flags::INDICATOR_LEFT | flags::INDICATOR_RIGHT;
+                    if w.map.lane(o.lane).dead_end && o.script.is_some() {
+                        assert_eq!(o.flags & ind, 0, "seed {seed}: it signalled");
+                    }
+                    last_lane = Some(o.lane);
+                } else if r.action_s.is_some() {
+                    cut = true;
+                    // Into the ego's lane, from a lane that ends.
+                    assert_eq!(o.lane, e.lane, "seed {seed}");
+                    let from = w.map.lane(last_lane.expect("from"));
+                    assert!(from.dead_end, "seed {seed}: not from an acceleration lane");
+                    merged += 1;
+                }
+            }
+            if matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)) {
+                break;
+            }
+        }
+        let rec = w.take_recording().expect("recording");
+        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
+        for c in roadworld_sim::check::collisions(&rec) {
+            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
+            let m = merger.is_some_and(|j| ids.contains(&rec.actors[j as usize].id));
+            assert!(!m || ids.contains(&ego_id), "seed {seed}: {c}");
+        }
+    }
+    // (An ego that pulls out to overtake just then leaves it nobody to cut in front of: the
+    // event then tries the next on-ramp, while the run lasts.)
+    assert!(merged >= 4, "the merger cut in in {merged} of 16 runs");
 }

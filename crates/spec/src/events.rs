@@ -313,9 +313,10 @@ event_params! {
 event_params! {
     /// A vehicle on an on-ramp forces its way in close ahead of the ego.
     AggressiveMerge {
-        /// Gap from the merger's rear to the ego's front as it crosses the lane line.
+        /// Gap from the merger's rear to the ego's front when it starts to move over from the
+        /// acceleration lane (without a signal; it holds its speed until it is in).
         gap_m: [1.0, 60.0] = uniform(4.0, 10.0),
-        /// Merger's speed minus the ego's.
+        /// Merger's speed minus the ego's at that moment.
         rel_speed_mps: [-20.0, 10.0] = uniform(-3.0, 2.0),
     }
 }

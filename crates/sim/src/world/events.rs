@@ -8,13 +8,13 @@
 //! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
 //! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the
 //! wrong-way driver of [`super::wrong_way`], the red-light runner and the oncoming left turner
-//! of [`super::timed_cross`], the zones `FogBank` and `LowFriction` (laid on the ego's way and
+//! of [`super::timed_cross`], the aggressive merger of [`super::ramp_merge`], the zones `FogBank` and `LowFriction` (laid on the ego's way and
 //! the lanes beside it, out of sight; background drivers see a slippery patch coming, the
 //! ego's driver finds out on it), and the road users outside the lanes of [`super::movers`]:
 //! `OccludedPedestrian`, `NightPedestrian`, `AnimalCrossing`, `CyclistSwerve`, `DoorOpening`
 //! and `PullOut` from a parking space. Specs with other entries are refused by
 //! [`World::new`] rather than run without them. An event whose trigger does not hold within
-//! [`MAX_WAIT_S`] of its start time ([`LEFT_TURN_WAIT_S`] for a left turn) is logged as
+//! [`MAX_WAIT_S`] of its start time ([`LONG_WAIT_S`] for some) is logged as
 //! skipped, never faked.
 
 use super::{GRAVITY_MPS2, SPAWN_SIGHT_M, World};
@@ -49,6 +49,9 @@ pub enum Script {
         drifting: bool,
         /// The speed it holds while it cuts in (set when it starts).
         cut_speed_mps: Option<f64>,
+        /// It gives no sign beforehand (no indicator, nobody makes room for it), even where
+        /// its lane ends: an aggressive merger.
+        quiet: bool,
     },
     /// Follows the ego at `headway_s` (bumper to bumper over its own speed), however short;
     /// reacts to the ego's braking only `reaction_s` after its brake lights come on, then
@@ -72,6 +75,8 @@ pub enum Script {
     WrongWay { k: u32 },
     /// Runs the red light on a crossing approach, timed against the ego's arrival.
     TimedCross(super::timed_cross::TimedCross),
+    /// Comes down an on-ramp timed to cut in from the acceleration lane in front of the ego.
+    RampMerge(super::ramp_merge::RampMerge),
 }
 
 /// A stretch of road an event changes: fog (visibility) or a slippery surface (friction).
@@ -127,15 +132,21 @@ pub struct EventRecord {
 
 /// Longest an event waits for its trigger after its start time.
 pub const MAX_WAIT_S: f64 = 60.0;
-/// How long an oncoming left turn waits for its junction: [`MAX_WAIT_S`] is rarely enough
-/// for a town ego, stopping at lights, to come cruising up to a signalised junction it goes
-/// straight through.
-pub const LEFT_TURN_WAIT_S: f64 = 120.0;
+/// A merger with less than this time left to the end of its lane cuts in now.
+const MERGE_LAST_S: f64 = 5.0;
+/// Farthest to the side of the ego (centre to centre) an aggressive merger goes on with its
+/// cut-in: one lane over, not two.
+const MERGE_REACH_M: f64 = 5.5;
+/// How long an event that needs a kind of place on the ego's way waits for one (and tries
+/// again at the next where a try comes to nothing): an oncoming left turn (a crossroads the
+/// ego comes cruising up to and goes straight through; [`MAX_WAIT_S`] is rarely enough for a
+/// town ego stopping at lights) and an aggressive merge (an on-ramp the ego passes beside).
+pub const LONG_WAIT_S: f64 = 120.0;
 
 /// How long event `kind` may wait for its trigger after its start time.
 fn max_wait_s(kind: &EventKind) -> f64 {
     match kind {
-        EventKind::UnprotectedLeftTurn(_) => LEFT_TURN_WAIT_S,
+        EventKind::UnprotectedLeftTurn(_) | EventKind::AggressiveMerge(_) => LONG_WAIT_S,
         _ => MAX_WAIT_S,
     }
 }
@@ -181,6 +192,7 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::WrongWayDriver(_)
             | EventKind::RedLightRunner(_)
             | EventKind::UnprotectedLeftTurn(_)
+            | EventKind::AggressiveMerge(_)
             | EventKind::OccludedPedestrian(_)
             | EventKind::NightPedestrian(_)
             | EventKind::AnimalCrossing(_)
@@ -200,6 +212,7 @@ fn acts_later(kind: &EventKind) -> bool {
             | EventKind::WrongWayDriver(_)
             | EventKind::RedLightRunner(_)
             | EventKind::UnprotectedLeftTurn(_)
+            | EventKind::AggressiveMerge(_)
     ) || mover_ttc_s(kind).is_some()
 }
 
@@ -308,6 +321,7 @@ impl World {
             lateral_s: p.lateral_s.mean(),
             drifting: false,
             cut_speed_mps: None,
+            quiet: false,
         });
         Some(vec![j])
     }
@@ -366,6 +380,7 @@ impl World {
             gap_m,
             rel_speed_mps,
             drifting,
+            quiet,
             ..
         }) = a.script
         else {
@@ -377,6 +392,7 @@ impl World {
         } else {
             self.map.lane(a.lane).left
         };
+
         // Beside the ego: one lane over on the asked side, from 60 m behind to 120 m ahead
         // (in the ego's frame, from the poses of the last step).
         let (sin, cos) = e.pose.heading_rad.sin_cos();
@@ -388,8 +404,11 @@ impl World {
         } else {
             across < -1.5
         };
-        // (Where no lane change is possible, as inside junctions, it keeps its place.)
-        if !e.alive || !side_ok || across.abs() > 6.0 {
+        // (Where no lane change is possible, as inside junctions, it keeps its place.) A
+        // merger goes for the lane next to it only: an ego that has moved further over has
+        // gone.
+        let reach = if quiet { MERGE_REACH_M } else { 6.0 };
+        if !e.alive || !side_ok || across.abs() > reach {
             return None;
         }
         if !(-60.0..120.0).contains(&along) {
@@ -411,6 +430,14 @@ impl World {
         } else {
             mark - along
         };
+        // A merger does not go for an ego that is moving over.
+        if quiet && e.lane_change.is_some() {
+            return Some((track(a.speed_mps), drifting, None));
+        }
+        // A merger running out of its lane goes now, unless it is short of its mark.
+        if quiet && beyond >= 0.0 && self.room_to_lane_end(idx) < a.speed_mps * MERGE_LAST_S {
+            return Some((track(a.speed_mps), true, target));
+        }
         if !drifting {
             // Changing to the cut-in speed (about 3 m/s² down, 2.5 up) it drifts back by
             // dv^2 / (2 a): it changes speed once it is that much beyond (with a margin, so
@@ -492,13 +519,28 @@ impl World {
             }
             return;
         }
-        if let EventKind::CutIn(_) = self.event_log[k].spec.kind {
-            let cutting = self.event_log[k]
-                .actors
-                .iter()
-                .any(|&j| self.actors[j as usize].lane_change.is_some());
+        if let EventKind::CutIn(_) | EventKind::AggressiveMerge(_) = self.event_log[k].spec.kind {
+            // (A merger that gave up and merges later as anyone would does not count.)
+            let merge = matches!(self.event_log[k].spec.kind, EventKind::AggressiveMerge(_));
+            let cutting = self.event_log[k].actors.iter().any(|&j| {
+                let a = &self.actors[j as usize];
+                a.lane_change.is_some()
+                    && (!merge || matches!(a.script, Some(Script::CutIn { .. })))
+            });
             if cutting && self.event_log[k].action_s.is_none() {
                 self.event_log[k].action_s = Some(self.time_s());
+            }
+            let gave_up = self.event_log[k]
+                .actors
+                .iter()
+                .all(|&j| self.actors[j as usize].script.is_none());
+            if merge && gave_up && self.event_log[k].action_s.is_none() {
+                // The ego moved over or got by first: the merger drives on as anyone would,
+                // and the event looks for the next on-ramp.
+                let r = &mut self.event_log[k];
+                r.outcome = Outcome::Pending;
+                r.actors.clear();
+                r.start_s = None;
             }
             return;
         }
@@ -659,6 +701,7 @@ impl World {
             EventKind::WrongWayDriver(p) => Ok(self.stage_wrong_way(p)),
             EventKind::RedLightRunner(p) => Ok(self.stage_red_light_runner(p)),
             EventKind::UnprotectedLeftTurn(p) => Ok(self.stage_left_turner(p)),
+            EventKind::AggressiveMerge(p) => Ok(self.stage_aggressive_merge(p)),
             EventKind::OccludedPedestrian(p) => self.stage_occluded_pedestrian(p).map(Some),
             EventKind::NightPedestrian(p) => self.stage_night_pedestrian(p).map(Some),
             EventKind::AnimalCrossing(p) => self.stage_animal(p).map(Some),
@@ -986,7 +1029,7 @@ impl World {
                 Some(Script::Emergency { .. }) => {
                     (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin > 20.0
                 }
-                Some(Script::Brake { .. } | Script::CutIn { .. }) => false,
+                Some(Script::Brake { .. } | Script::CutIn { .. } | Script::RampMerge(_)) => false,
                 // Over once it is through the conflict area.
                 Some(Script::TimedCross(_)) => self.cross_through(j),
                 // Over with the leader's braking (and so once the ego has stopped or moved on).
