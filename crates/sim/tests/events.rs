@@ -18,6 +18,23 @@ const SPEC: &str = r#"(
     ],
 )"#;
 
+/// A car brought in to wait at its stop line: standing, and out of the ego's sight (over
+/// 300 m away, or behind it).
+fn assert_brought_in_out_of_sight(
+    seed: u64,
+    e: &roadworld_sim::world::Actor,
+    o: &roadworld_sim::world::Actor,
+) {
+    let dist = (o.pose.x_m - e.pose.x_m).hypot(o.pose.y_m - e.pose.y_m);
+    let (sin, cos) = e.pose.heading_rad.sin_cos();
+    let along = (o.pose.x_m - e.pose.x_m) * cos + (o.pose.y_m - e.pose.y_m) * sin;
+    assert!(
+        dist > 300.0 || along < -30.0,
+        "seed {seed}: it appeared {dist:.0} m from the ego"
+    );
+    assert_eq!(o.speed_mps, 0.0);
+}
+
 fn run(spec: &ScenarioSpec, seed: u64) -> World {
     let net = roadworld_road::generate(&spec.road, seed).expect("network");
     let mut w = World::new(net, spec, seed).expect("world");
@@ -580,14 +597,7 @@ fn a_red_light_runner_jumps_its_light_across_the_egos_path_while_the_ego_has_gre
                 let o = &w.actors[j as usize];
                 if runners.insert(j) && j >= before {
                     // A car brought in to wait at its line, out of the ego's sight.
-                    let dist = (o.pose.x_m - e.pose.x_m).hypot(o.pose.y_m - e.pose.y_m);
-                    let (sin, cos) = e.pose.heading_rad.sin_cos();
-                    let along = (o.pose.x_m - e.pose.x_m) * cos + (o.pose.y_m - e.pose.y_m) * sin;
-                    assert!(
-                        dist > 300.0 || along < -30.0,
-                        "seed {seed}: it appeared {dist:.0} m from the ego"
-                    );
-                    assert_eq!(o.speed_mps, 0.0);
+                    assert_brought_in_out_of_sight(seed, e, o);
                     brought_in += 1;
                 }
                 if let Some(Script::TimedCross(rr)) = o.script {
@@ -670,14 +680,7 @@ fn left_turns(junction: &str, seeds: std::ops::Range<u64>) -> (usize, usize, usi
                 let o = &w.actors[j as usize];
                 if turners.insert(j) && j >= before {
                     // A car brought in to wait at its line, out of the ego's sight.
-                    let dist = (o.pose.x_m - e.pose.x_m).hypot(o.pose.y_m - e.pose.y_m);
-                    let (sin, cos) = e.pose.heading_rad.sin_cos();
-                    let along = (o.pose.x_m - e.pose.x_m) * cos + (o.pose.y_m - e.pose.y_m) * sin;
-                    assert!(
-                        dist > 300.0 || along < -30.0,
-                        "seed {seed}: it appeared {dist:.0} m from the ego"
-                    );
-                    assert_eq!(o.speed_mps, 0.0);
+                    assert_brought_in_out_of_sight(seed, e, o);
                 }
                 let Some(Script::TimedCross(rr)) = o.script else {
                     continue;

@@ -1124,6 +1124,70 @@ impl World {
         None
     }
 
+    /// Whether vehicle `j` can be taken over by an event: a motor vehicle shorter than
+    /// `max_length_m`, unscripted, not changing lanes and holding no junction path.
+    pub(super) fn free_to_script(&self, j: u32, max_length_m: f64) -> bool {
+        let o = &self.actors[j as usize];
+        o.script.is_none()
+            && o.hold.is_none()
+            && o.lane_change.is_none()
+            && o.body.kind.is_motor_vehicle()
+            && o.body.length_m < max_length_m
+    }
+
+    /// Actor `idx`'s lane and the lanes ahead of it, each with the distance from its centre
+    /// to the lane's start, up to `horizon_m`: its plan, then (for the ego) the lanes the main
+    /// route takes ([`World::route_next_lane`], or where `exact` is set,
+    /// [`World::main_route_next_lane`]).
+    pub(super) fn lanes_ahead(
+        &self,
+        idx: u32,
+        horizon_m: f64,
+        exact: bool,
+    ) -> impl Iterator<Item = (LaneId, f64)> + '_ {
+        let a = &self.actors[idx as usize];
+        let mut planned = a.plan.iter().copied();
+        let mut cur = Some((a.lane, -a.d_m));
+        std::iter::from_fn(move || {
+            let (lane, dist) = cur?;
+            let next = planned.next().or_else(|| {
+                a.ego
+                    .then(|| {
+                        if exact {
+                            self.main_route_next_lane(lane)
+                        } else {
+                            self.route_next_lane(lane)
+                        }
+                    })
+                    .flatten()
+            });
+            cur = next
+                .map(|n| (n, dist + self.map.lane(lane).length_m))
+                .filter(|&(_, d)| d < horizon_m);
+            Some((lane, dist))
+        })
+    }
+
+    /// The lane after `lane` the ego takes along the main route: through a junction, the path
+    /// that comes out on the main route (whichever turn that is; [`World::route_next_lane`]
+    /// picks among a junction's paths by their place from the right).
+    pub(super) fn main_route_next_lane(&self, lane: LaneId) -> Option<LaneId> {
+        let on_main = |n: LaneId| {
+            let road = self.map.lane(n).lane.road;
+            self.net.main_route.iter().any(|st| st.road == road)
+        };
+        self.map
+            .lane(lane)
+            .next
+            .iter()
+            .copied()
+            .find(|&n| match &self.map.lane(n).path {
+                Some(p) => p.outgoing.is_some_and(on_main),
+                None => on_main(n),
+            })
+            .or_else(|| self.route_next_lane(lane))
+    }
+
     /// The successor of `lane` that stays on the main route (keeping the lane's place from
     /// the right where there is a choice; any successor where none is on the route).
     pub(super) fn route_next_lane(&self, lane: LaneId) -> Option<LaneId> {

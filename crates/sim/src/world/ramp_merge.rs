@@ -72,17 +72,7 @@ impl World {
         let right_hand = self.net.traffic_side == roadworld_road::TrafficSide::Right;
         let (v, ego_len) = (ego.speed_mps, ego.body.length_m);
         // The ego's way ahead: its lane, its plan, then the main route.
-        let mut way = vec![(ego.lane, -ego.d_m)];
-        let mut planned = ego.plan.iter().copied();
-        while let Some(&(lane, dist)) = way.last() {
-            let next = planned.next().or_else(|| self.route_next_lane(lane));
-            let Some(n) = next else { break };
-            let d = dist + self.map.lane(lane).length_m;
-            if d > LOOK_AHEAD_M {
-                break;
-            }
-            way.push((n, d));
-        }
+        let way: Vec<(LaneId, f64)> = self.lanes_ahead(e, LOOK_AHEAD_M, false).collect();
         for (lane, dist) in way {
             let l = self.map.lane(lane);
             let kerb = if right_hand { l.right } else { l.left };
@@ -181,11 +171,7 @@ impl World {
             for &j in &self.lists[l.index()] {
                 let o = &self.actors[j as usize];
                 let x = to_accel - o.d_m;
-                let fit = o.script.is_none()
-                    && o.hold.is_none()
-                    && o.lane_change.is_none()
-                    && o.body.kind.is_motor_vehicle()
-                    && o.body.length_m < 8.0
+                let fit = self.free_to_script(j, 8.0)
                     && x < RAMP_BACK_M
                     && room(x).0 > AHEAD_CLEAR_M
                     && can_meet(x, o.speed_mps, t_meet, v_end, merge_accel(o));
@@ -247,20 +233,12 @@ impl World {
         }
         // The ego's, to the start of the lane beside it (or any lane of that stretch).
         let stretch = self.map.lane(m.beside).lane;
-        let mut to_beside = -e.d_m;
-        let mut lane = e.lane;
-        let mut planned = e.plan.iter().copied();
-        loop {
-            let l = self.map.lane(lane);
-            if l.lane.road == stretch.road && l.lane.section == stretch.section {
-                break;
-            }
-            to_beside += l.length_m;
-            if to_beside > 2.0 * LOOK_AHEAD_M {
-                return None;
-            }
-            lane = planned.next().or_else(|| self.route_next_lane(lane))?;
-        }
+        let (_, to_beside) =
+            self.lanes_ahead(m.ego, 2.0 * LOOK_AHEAD_M, false)
+                .find(|&(l, _)| {
+                    let l = self.map.lane(l).lane;
+                    l.road == stretch.road && l.section == stretch.section
+                })?;
         // Where the cut-in wants it: its centre this far ahead of the ego's, a little
         // beyond the mark on the side it drifts from; so the ego is that far short of the
         // acceleration lane's start when the merger gets there.

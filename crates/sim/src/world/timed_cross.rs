@@ -131,52 +131,9 @@ impl World {
     /// plan (negative once on it), if its way goes there; for the ego, on along the main
     /// route beyond its plan.
     fn to_lane_start(&self, idx: u32, conn: LaneId, kind: CrossKind) -> Option<f64> {
-        self.lanes_ahead(idx, kind)
+        self.lanes_ahead(idx, LOOK_AHEAD_M, kind == CrossKind::LeftTurn)
             .find(|&(l, _)| l == conn)
             .map(|(_, dist)| dist)
-    }
-
-    /// Actor `idx`'s lane and the lanes ahead of it, each with the distance from its centre
-    /// to the lane's start, up to [`LOOK_AHEAD_M`]: its plan, then (for the ego) the lanes
-    /// the main route takes.
-    fn lanes_ahead(&self, idx: u32, kind: CrossKind) -> impl Iterator<Item = (LaneId, f64)> + '_ {
-        let a = &self.actors[idx as usize];
-        let mut planned = a.plan.iter().copied();
-        let mut cur = Some((a.lane, -a.d_m));
-        std::iter::from_fn(move || {
-            let (lane, dist) = cur?;
-            let next = planned.next().or_else(|| {
-                a.ego
-                    .then(|| match kind {
-                        CrossKind::RedLight => self.route_next_lane(lane),
-                        CrossKind::LeftTurn => self.main_route_next_lane(lane),
-                    })
-                    .flatten()
-            });
-            cur = next
-                .map(|n| (n, dist + self.map.lane(lane).length_m))
-                .filter(|&(_, d)| d < LOOK_AHEAD_M);
-            Some((lane, dist))
-        })
-    }
-
-    /// The lane after `lane` the ego takes along the main route: through a junction, the path
-    /// that comes out on the main route (whichever turn that is).
-    fn main_route_next_lane(&self, lane: LaneId) -> Option<LaneId> {
-        let on_main = |n: LaneId| {
-            let road = self.map.lane(n).lane.road;
-            self.net.main_route.iter().any(|st| st.road == road)
-        };
-        self.map
-            .lane(lane)
-            .next
-            .iter()
-            .copied()
-            .find(|&n| match &self.map.lane(n).path {
-                Some(p) => p.outgoing.is_some_and(on_main),
-                None => on_main(n),
-            })
-            .or_else(|| self.route_next_lane(lane))
     }
 
     /// Direction of travel at the end of `lane`.
@@ -251,7 +208,7 @@ impl World {
         }
         // Each junction path on the ego's way ahead, nearest first.
         let ahead: Vec<(LaneId, f64)> = self
-            .lanes_ahead(e, ask.kind)
+            .lanes_ahead(e, LOOK_AHEAD_M, ask.kind == CrossKind::LeftTurn)
             .filter(|&(l, d)| d > 0.0 && self.map.lane(l).junction.is_some())
             .collect();
         ahead
@@ -363,18 +320,8 @@ impl World {
             let (runner, mut plan) = match kind {
                 CrossKind::RedLight => {
                     let runner = match self.lists[inc.index()].last() {
-                        Some(&j) => {
-                            let o = &self.actors[j as usize];
-                            let fit = o.script.is_none()
-                                && o.hold.is_none()
-                                && o.lane_change.is_none()
-                                && o.body.kind.is_motor_vehicle()
-                                && o.body.length_m < 8.0;
-                            if !fit {
-                                continue;
-                            }
-                            j
-                        }
+                        Some(&j) if self.free_to_script(j, 8.0) => j,
+                        Some(_) => continue,
                         None => match self.waiting_car(inc, stop_d) {
                             Some(j) => j,
                             None => continue,
@@ -492,11 +439,7 @@ impl World {
         while let Some((l, to_line, route)) = todo.pop() {
             if let Some(&j) = self.lists[l.index()].last() {
                 let o = &self.actors[j as usize];
-                let fit = o.script.is_none()
-                    && o.hold.is_none()
-                    && o.lane_change.is_none()
-                    && o.body.kind.is_motor_vehicle()
-                    && o.body.length_m < 13.0;
+                let fit = self.free_to_script(j, 13.0);
                 let dist = to_line - o.d_m;
                 let arrive_s = dist / o.speed_mps.max(TURNER_APPROACH_MPS);
                 if fit && arrive_s <= spare_s && found.as_ref().is_none_or(|f| dist < f.0) {
