@@ -24,6 +24,7 @@ mod movers;
 mod ramp_merge;
 mod side;
 mod timed_cross;
+mod works;
 mod wrong_way;
 
 pub use events::{EventRecord, Outcome, Script, Zone};
@@ -245,9 +246,9 @@ pub struct World {
     rngs: Vec<ChaCha8Rng>,
     /// Live actors in each lane, sorted by position (then id).
     lists: Vec<Vec<u32>>,
-    /// Lanes an event's standing obstacle blocks: drivers there must change lanes, and
-    /// drivers beside let them in.
-    blocked: Vec<bool>,
+    /// Lanes an event's standing obstacle blocks, with how far before it drivers look for it
+    /// (0: not blocked): drivers there must change lanes, and drivers beside let them in.
+    blocked_m: Vec<f64>,
     /// Lanes some zone covers.
     zoned: Vec<bool>,
     /// Fog banks and slippery patches laid by events.
@@ -395,7 +396,7 @@ impl World {
             actors: Vec::new(),
             rngs: Vec::new(),
             lists: vec![Vec::new(); n],
-            blocked: vec![false; n],
+            blocked_m: vec![0.0; n],
             zoned: vec![false; n],
             zones: Vec::new(),
             ghosts: vec![Vec::new(); n],
@@ -945,7 +946,7 @@ impl World {
     /// Lane-change direction needed for the wanted road: `Some(true)` left.
     fn needed_direction(&self, idx: u32) -> Option<bool> {
         let a = &self.actors[idx as usize];
-        if self.blocked[a.lane.index()]
+        if self.blocked_m[a.lane.index()] > 0.0
             && let Some(dir) = self.around_obstacle(idx)
         {
             return Some(dir);
@@ -1581,6 +1582,7 @@ impl World {
                         drifting: false,
                         cut_speed_mps: None,
                         quiet: true,
+                        late: false,
                     });
                 }
                 None => self.actors[idx as usize].script = None,
@@ -2048,7 +2050,7 @@ impl World {
             {
                 continue;
             }
-            if need.is_none() && !self.good_lane(t, a.want) {
+            if need.is_none() && (!self.good_lane(t, a.want) || self.signed_closed(t)) {
                 continue;
             }
             let tl = self.map.lane(t);
@@ -2200,7 +2202,7 @@ impl World {
         }
         // A lane beside with a standing obstacle or a wrong-way driver in it.
         let blocked = |side: Option<LaneId>| {
-            side.is_some_and(|x| self.blocked[x.index()] || self.wrong_way_on(x))
+            side.is_some_and(|x| self.blocked_m[x.index()] > 0.0 || self.wrong_way_on(x))
         };
         let from = [
             lane.merge_from[0] || blocked(lane.left),

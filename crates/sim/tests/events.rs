@@ -1,6 +1,7 @@
 //! Events staged round the ego: a broken-down vehicle and debris in its lane, a braking
 //! leader, fog and a slippery patch, a cut-in, a tailgater, an emergency vehicle, a
-//! wrong-way driver, a red-light runner, an oncoming left turner and an aggressive merger.
+//! wrong-way driver, a red-light runner, an oncoming left turner, an aggressive merger and a
+//! late merger at a lane closure.
 
 use roadworld_sim::world::Outcome;
 use roadworld_sim::{World, flags};
@@ -106,12 +107,13 @@ fn obstacles_appear_out_of_sight_in_the_egos_lane_and_stand_still() {
 
 #[test]
 fn unsupported_events_are_refused_not_ignored() {
-    let spec = roadworld_spec::parse_spec("(events: [(kind: ConstructionZone())])", "works.ron")
-        .expect("spec");
+    let spec =
+        roadworld_spec::parse_spec("(events: [(kind: PullOut(from: SideRoad))])", "pull.ron")
+            .expect("spec");
     let net = roadworld_road::generate(&spec.road, 1).expect("network");
     match World::new(net, &spec, 1) {
-        Ok(_) => panic!("a ConstructionZone event was accepted by a runtime that cannot stage it"),
-        Err(err) => assert!(err.to_string().contains("ConstructionZone"), "{err}"),
+        Ok(_) => panic!("a side-road PullOut was accepted by a runtime that cannot stage it"),
+        Err(err) => assert!(err.to_string().contains("PullOut"), "{err}"),
     }
 }
 
@@ -836,4 +838,138 @@ fn an_aggressive_merger_comes_down_the_ramp_and_cuts_in_close_in_front_of_the_eg
     // (An ego that pulls out to overtake just then leaves it nobody to cut in front of: the
     // event then tries the next on-ramp, while the run lasts.)
     assert!(merged >= 4, "the merger cut in in {merged} of 16 runs");
+}
+
+/// Whether lane `to` is `from` or follows it within a few lanes.
+fn leads_to(
+    w: &World,
+    from: roadworld_sim::lanes::LaneId,
+    to: roadworld_sim::lanes::LaneId,
+) -> bool {
+    let mut todo = vec![(from, 0)];
+    while let Some((l, depth)) = todo.pop() {
+        if l == to {
+            return true;
+        }
+        if depth < 8 {
+            todo.extend(w.map.lane(l).next.iter().map(|&n| (n, depth + 1)));
+        }
+    }
+    false
+}
+
+#[test]
+fn a_late_merger_rides_up_a_closed_lane_and_squeezes_in_front_of_the_ego_before_the_taper() {
+    let spec = roadworld_spec::parse_spec(
+        r#"(
+            road: (length_m: 8000.0, zones: [(class: Motorway, share: 1.0)],
+                   blocks: (straight: 2.0, curve: 0.5, s_curve: 0.0, hills: 0.0,
+                            junction_4way: 0.0, junction_t: 0.0, roundabout: 0.0, on_ramp: 0.3,
+                            off_ramp: 0.3, merge: 0.0, fork: 0.0, lane_add: 0.0, lane_drop: 0.0,
+                            bridge: 0.0, urban_grid: 0.0),
+                   motorway: (lanes_per_direction: (min: 2, max: 3))),
+            traffic: (density_per_km_lane: (motorway: 6.0, rural: 5.0, urban: 8.0)),
+            events: [(kind: ConstructionZone(length_m: Fixed(150.0), taper_m: Fixed(50.0),
+                                             late_merge_gap_m: Fixed(6.0)),
+                      window_s: (min: 10.0, max: 10.0))],
+        )"#,
+        "works.ron",
+    )
+    .expect("spec");
+    let mut merged = 0;
+    for seed in 0..12 {
+        let net = roadworld_road::generate(&spec.road, seed).expect("network");
+        let mut w = World::new(net, &spec, seed).expect("world");
+        w.record();
+        let (mut laid, mut staged) = (None, None);
+        let mut cut = false;
+        for _ in 0..1500 {
+            let before = w.actors.len() as u32;
+            w.step();
+            let r = &w.event_log[0];
+            let e = &w.actors[w.ego.expect("ego") as usize];
+            if let (None, &[closure]) = (laid, r.actors.as_slice()) {
+                laid = Some(closure);
+                // The closure: taper and closed length, out of the ego's sight.
+                let c = &w.actors[closure as usize];
+                assert!(closure >= before, "seed {seed}: not brought in");
+                assert_eq!(c.body.kind, ActorKind::StaticObstacle);
+                assert!((c.body.length_m - 200.0).abs() < 1e-9, "seed {seed}");
+                let dist = (c.pose.x_m - e.pose.x_m).hypot(c.pose.y_m - e.pose.y_m);
+                assert!(dist > 300.0, "seed {seed}: closure laid {dist:.0} m away");
+            }
+            if let (None, &[merger, closure]) = (staged, r.actors.as_slice()) {
+                staged = Some((merger, closure));
+                assert_eq!(laid, Some(closure), "seed {seed}");
+                // The merger: behind the ego in the closed lane beside it (brought in out of
+                // its sight, faster, or one that was there already), the only one there.
+                let m = &w.actors[merger as usize];
+                let (sin, cos) = e.pose.heading_rad.sin_cos();
+                let along = (m.pose.x_m - e.pose.x_m) * cos + (m.pose.y_m - e.pose.y_m) * sin;
+                if merger >= before {
+                    assert!(along < -30.0, "seed {seed}: merger {along:.0} m along");
+                    assert!(m.speed_mps > e.speed_mps, "seed {seed}");
+                } else {
+                    assert!(along < 0.0, "seed {seed}: merger {along:.0} m along");
+                }
+                let l = w.map.lane(e.lane);
+                assert!([l.left, l.right].contains(&Some(m.lane)), "seed {seed}");
+                assert!(
+                    leads_to(&w, m.lane, w.actors[closure as usize].lane),
+                    "seed {seed}"
+                );
+            }
+            let Some((merger, closure)) = staged else {
+                continue;
+            };
+            let (m, c) = (&w.actors[merger as usize], &w.actors[closure as usize]);
+            if m.script.is_some() && m.lane_change.is_none() {
+                // No sign beforehand.
+                let ind = flags::INDICATOR_LEFT | flags::INDICATOR_RIGHT;
+                assert_eq!(m.flags & ind, 0, "seed {seed}: it signalled");
+            }
+            if let (false, Some(lc), Some(_)) = (cut, m.lane_change, r.action_s) {
+                cut = true;
+                merged += 1;
+                // Into the ego's lane, from the closed lane, before the taper.
+                let ego_lane = leads_to(&w, e.lane, m.lane) || leads_to(&w, m.lane, e.lane);
+                assert!(ego_lane, "seed {seed}: not into the ego's lane");
+                assert!(
+                    leads_to(&w, lc.from, c.lane),
+                    "seed {seed}: not from the closed lane"
+                );
+                let to_taper = w.map.lane(c.lane).at(c.d_m - 0.5 * c.body.length_m);
+                let (sin, cos) = m.pose.heading_rad.sin_cos();
+                let ahead = (to_taper.x_m - m.pose.x_m) * cos + (to_taper.y_m - m.pose.y_m) * sin;
+                assert!(ahead > 0.0, "seed {seed}: cut {ahead:.0} m past the taper");
+                // Close in front of the ego.
+                let (sin, cos) = e.pose.heading_rad.sin_cos();
+                let along = (m.pose.x_m - e.pose.x_m) * cos + (m.pose.y_m - e.pose.y_m) * sin;
+                let gap = along - 0.5 * (m.body.length_m + e.body.length_m);
+                assert!(
+                    (2.0..12.0).contains(&gap),
+                    "seed {seed}: cut {gap:.1} m ahead"
+                );
+            }
+            if matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)) {
+                break;
+            }
+        }
+        // Nobody drives into the closure, and the merger meets nobody but the ego.
+        let rec = w.take_recording().expect("recording");
+        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
+        for c in roadworld_sim::check::collisions(&rec) {
+            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
+            let ours = staged.is_some_and(|(m, cl)| {
+                [m, cl]
+                    .iter()
+                    .any(|&j| ids.contains(&rec.actors[j as usize].id))
+            });
+            assert!(!ours || ids.contains(&ego_id), "seed {seed}: {c}");
+        }
+    }
+    assert!(
+        merged >= 10,
+        "the late merger cut in in {merged} of 12 runs"
+    );
 }

@@ -22,7 +22,7 @@
 //! | `PullOut` | Straight crossing paths at non-signalized junctions |
 //! | `AggressiveMerge` | Vehicle(s) changing lanes - same direction |
 //! | `EmergencyVehicle` | Following vehicle making a maneuver |
-//! | `ConstructionZone` | Object crash with prior vehicle maneuver |
+//! | `ConstructionZone` | Vehicle(s) changing lanes - same direction (the late merger) |
 //! | `AnimalCrossing` | Animal crash without prior vehicle maneuver |
 //! | `DoorOpening` | Object crash without prior vehicle maneuver |
 //! | `LowFriction` | Control loss without prior vehicle action |
@@ -335,7 +335,8 @@ event_params! {
 }
 
 event_params! {
-    /// A work zone closes the ego's lane; a late merger cuts in at the taper.
+    /// A work zone closes a lane beside the ego's; a late merger rides up it and cuts in
+    /// front of the ego at the taper.
     ConstructionZone {
         /// Length of the closure.
         length_m: [30.0, 2000.0] = uniform(100.0, 300.0),
@@ -618,7 +619,7 @@ impl EventKind {
             EventKind::PullOut(_) => "Straight crossing paths at non-signalized junctions",
             EventKind::AggressiveMerge(_) => "Vehicle(s) changing lanes - same direction",
             EventKind::EmergencyVehicle(_) => "Following vehicle making a maneuver",
-            EventKind::ConstructionZone(_) => "Object crash with prior vehicle maneuver",
+            EventKind::ConstructionZone(_) => "Vehicle(s) changing lanes - same direction",
             EventKind::AnimalCrossing(_) => "Animal crash without prior vehicle maneuver",
             EventKind::DoorOpening(_) => "Object crash without prior vehicle maneuver",
             EventKind::LowFriction(_) => "Control loss without prior vehicle action",

@@ -8,12 +8,14 @@
 //! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
 //! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the
 //! wrong-way driver of [`super::wrong_way`], the red-light runner and the oncoming left turner
-//! of [`super::timed_cross`], the aggressive merger of [`super::ramp_merge`], the zones `FogBank` and `LowFriction` (laid on the ego's way and
-//! the lanes beside it, out of sight; background drivers see a slippery patch coming, the
-//! ego's driver finds out on it), and the road users outside the lanes of [`super::movers`]:
-//! `OccludedPedestrian`, `NightPedestrian`, `AnimalCrossing`, `CyclistSwerve`, `DoorOpening`
-//! and `PullOut` from a parking space. Specs with other entries are refused by
-//! [`World::new`] rather than run without them. An event whose trigger does not hold within
+//! of [`super::timed_cross`], the aggressive merger of [`super::ramp_merge`], the lane closure
+//! and late merger of [`super::works`], the zones `FogBank` and `LowFriction` (laid on the
+//! ego's way and the lanes beside it, out of sight; background drivers see a slippery patch
+//! coming, the ego's driver finds out on it), and the road users outside the lanes of
+//! [`super::movers`]: `OccludedPedestrian`, `NightPedestrian`, `AnimalCrossing`,
+//! `CyclistSwerve`, `DoorOpening` and `PullOut` from a parking space. Specs with other entries
+//! (`PullOut` from a side road) are refused by [`World::new`] rather than run without them.
+//! An event whose trigger does not hold within
 //! [`MAX_WAIT_S`] of its start time ([`LONG_WAIT_S`] for some) is logged as
 //! skipped, never faked.
 
@@ -52,6 +54,9 @@ pub enum Script {
         /// It gives no sign beforehand (no indicator, nobody makes room for it), even where
         /// its lane ends: an aggressive merger.
         quiet: bool,
+        /// It holds its place until the obstacle closing its lane is near, then squeezes in:
+        /// a late merger at a lane closure.
+        late: bool,
     },
     /// Follows the ego at `headway_s` (bumper to bumper over its own speed), however short;
     /// reacts to the ego's braking only `reaction_s` after its brake lights come on, then
@@ -134,6 +139,12 @@ pub struct EventRecord {
 pub const MAX_WAIT_S: f64 = 60.0;
 /// A merger with less than this time left to the end of its lane cuts in now.
 const MERGE_LAST_S: f64 = 5.0;
+/// A late merger lines up for its cut with this much time left to what closes its lane
+/// (at least [`LATE_LINEUP_M`] away), and cuts in now with less than [`LATE_FORCE_S`] left,
+/// so that it is over before the closure.
+const LATE_LINEUP_S: f64 = 8.0;
+const LATE_LINEUP_M: f64 = 40.0;
+const LATE_FORCE_S: f64 = 3.5;
 /// Farthest to the side of the ego (centre to centre) an aggressive merger goes on with its
 /// cut-in: one lane over, not two.
 const MERGE_REACH_M: f64 = 5.5;
@@ -173,7 +184,7 @@ const CLEAR_AROUND_M: f64 = 15.0;
 /// Clearance a lane changer keeps from the lane it leaves before it passes an obstacle there.
 const OBSTACLE_SIDE_MARGIN_M: f64 = 0.3;
 /// How far ahead drivers look for a standing obstacle in their way.
-const OBSTACLE_LOOKAHEAD_M: f64 = 250.0;
+pub(super) const OBSTACLE_LOOKAHEAD_M: f64 = 250.0;
 /// Shortest distance from a lane's ends for a placed obstacle.
 const END_MARGIN_M: f64 = 15.0;
 
@@ -193,6 +204,7 @@ fn supported(kind: &EventKind) -> bool {
             | EventKind::RedLightRunner(_)
             | EventKind::UnprotectedLeftTurn(_)
             | EventKind::AggressiveMerge(_)
+            | EventKind::ConstructionZone(_)
             | EventKind::OccludedPedestrian(_)
             | EventKind::NightPedestrian(_)
             | EventKind::AnimalCrossing(_)
@@ -213,6 +225,7 @@ fn acts_later(kind: &EventKind) -> bool {
             | EventKind::RedLightRunner(_)
             | EventKind::UnprotectedLeftTurn(_)
             | EventKind::AggressiveMerge(_)
+            | EventKind::ConstructionZone(_)
     ) || mover_ttc_s(kind).is_some()
 }
 
@@ -322,6 +335,7 @@ impl World {
             drifting: false,
             cut_speed_mps: None,
             quiet: false,
+            late: false,
         });
         Some(vec![j])
     }
@@ -381,6 +395,7 @@ impl World {
             rel_speed_mps,
             drifting,
             quiet,
+            late,
             ..
         }) = a.script
         else {
@@ -434,9 +449,36 @@ impl World {
         if quiet && e.lane_change.is_some() {
             return Some((track(a.speed_mps), drifting, None));
         }
-        // A merger running out of its lane goes now, unless it is short of its mark.
-        if quiet && beyond >= 0.0 && self.room_to_lane_end(idx) < a.speed_mps * MERGE_LAST_S {
+        // A merger running out of its lane (or coming up to what closes it) goes now, unless
+        // it is short of its mark.
+        let room = if quiet {
+            let to_obstacle = self.gap_to_obstacle(idx).unwrap_or(f64::MAX);
+            self.room_to_lane_end(idx).min(to_obstacle)
+        } else {
+            f64::MAX
+        };
+        // (A late merger lines up for its cut earlier, and goes at once only at the last.)
+        let near_end = if late {
+            room < (a.speed_mps * LATE_LINEUP_S).max(LATE_LINEUP_M)
+        } else {
+            room < a.speed_mps * MERGE_LAST_S
+        };
+        let force_s = if late { LATE_FORCE_S } else { MERGE_LAST_S };
+        if room < a.speed_mps * force_s && beyond >= 0.0 {
             return Some((track(a.speed_mps), true, target));
+        }
+        if late && !near_end && !drifting {
+            // Holding its place just beyond its mark, at the ego's speed, until the closure
+            // is near.
+            let rate = if rel_speed_mps < 0.0 { 3.0 } else { 2.5 };
+            let lead = 3.0 + 0.7 * rel_speed_mps * rel_speed_mps / (2.0 * rate);
+            let err = lead + 1.0 - beyond;
+            let sign = if rel_speed_mps < 0.0 { 1.0 } else { -1.0 };
+            return Some((
+                track(e.speed_mps + sign * (0.4 * err).clamp(-5.0, 5.0)),
+                false,
+                None,
+            ));
         }
         if !drifting {
             // Changing to the cut-in speed (about 3 m/s² down, 2.5 up) it drifts back by
@@ -519,9 +561,21 @@ impl World {
             }
             return;
         }
-        if let EventKind::CutIn(_) | EventKind::AggressiveMerge(_) = self.event_log[k].spec.kind {
+        if let EventKind::ConstructionZone(p) = &self.event_log[k].spec.kind
+            && let &[closure] = self.event_log[k].actors.as_slice()
+        {
+            // The closure is laid; the late merger comes once its lane has emptied.
+            if let Some(m) = self.bring_late_merger(closure, p.late_merge_gap_m.mean()) {
+                self.event_log[k].actors.insert(0, m);
+            }
+            return;
+        }
+        if let EventKind::CutIn(_)
+        | EventKind::AggressiveMerge(_)
+        | EventKind::ConstructionZone(_) = self.event_log[k].spec.kind
+        {
             // (A merger that gave up and merges later as anyone would does not count.)
-            let merge = matches!(self.event_log[k].spec.kind, EventKind::AggressiveMerge(_));
+            let merge = !matches!(self.event_log[k].spec.kind, EventKind::CutIn(_));
             let cutting = self.event_log[k].actors.iter().any(|&j| {
                 let a = &self.actors[j as usize];
                 a.lane_change.is_some()
@@ -534,7 +588,8 @@ impl World {
                 .actors
                 .iter()
                 .all(|&j| self.actors[j as usize].script.is_none());
-            if merge && gave_up && self.event_log[k].action_s.is_none() {
+            let ramp = matches!(self.event_log[k].spec.kind, EventKind::AggressiveMerge(_));
+            if ramp && gave_up && self.event_log[k].action_s.is_none() {
                 // The ego moved over or got by first: the merger drives on as anyone would,
                 // and the event looks for the next on-ramp.
                 let r = &mut self.event_log[k];
@@ -702,6 +757,7 @@ impl World {
             EventKind::RedLightRunner(p) => Ok(self.stage_red_light_runner(p)),
             EventKind::UnprotectedLeftTurn(p) => Ok(self.stage_left_turner(p)),
             EventKind::AggressiveMerge(p) => Ok(self.stage_aggressive_merge(p)),
+            EventKind::ConstructionZone(p) => Ok(self.stage_construction_zone(p)),
             EventKind::OccludedPedestrian(p) => self.stage_occluded_pedestrian(p).map(Some),
             EventKind::NightPedestrian(p) => self.stage_night_pedestrian(p).map(Some),
             EventKind::AnimalCrossing(p) => self.stage_animal(p).map(Some),
@@ -720,7 +776,6 @@ impl World {
                     self.event_log[k].zones = vec![z];
                     Some(Vec::new())
                 }),
-            other => Err(format!("{} cannot be staged", other.variant())),
         };
         match result {
             Ok(Some(actors)) => {
@@ -1242,7 +1297,7 @@ impl World {
 
     /// Puts a standing actor of `body` at `(lane, d)` after taking away the vehicles that
     /// could not stop for it; `None` (nothing done) when one of them is in the ego's sight.
-    fn place_standing(&mut self, body: Body, lane: LaneId, d: f64) -> Option<u32> {
+    pub(super) fn place_standing(&mut self, body: Body, lane: LaneId, d: f64) -> Option<u32> {
         let caught = self.caught_by(lane, d, 0.5 * body.length_m);
         if caught.iter().any(|&j| {
             let a = &self.actors[j as usize];
@@ -1260,7 +1315,7 @@ impl World {
         a.speed_mps = 0.0;
         a.accel_mps2 = 0.0;
         a.script = Some(Script::Stand);
-        self.mark_blocked(lane, d);
+        self.mark_blocked(lane, d, OBSTACLE_LOOKAHEAD_M);
         self.count_density();
         Some(idx)
     }
@@ -1288,17 +1343,24 @@ impl World {
     }
 
     /// Gap from the actor's front to the rear of the nearest standing obstacle ahead in its
-    /// lane or the lanes it plans to drive next, within [`OBSTACLE_LOOKAHEAD_M`].
+    /// lane or the lanes it plans to drive next, within the distance drivers look for it
+    /// ([`OBSTACLE_LOOKAHEAD_M`] unless the obstacle is signed further back).
     pub(super) fn gap_to_obstacle(&self, idx: u32) -> Option<f64> {
         let a = &self.actors[idx as usize];
-        if !self.blocked[a.lane.index()] {
+        let look = self.blocked_m[a.lane.index()];
+        if look <= 0.0 {
             return None;
         }
         let front = a.d_m + 0.5 * a.body.length_m;
         // Distance from the start of each lane to the actor's front (negative: behind it).
         let mut offset = -front;
-        for lane in std::iter::once(a.lane).chain(a.plan.iter().copied()) {
-            if offset > OBSTACLE_LOOKAHEAD_M || !self.blocked[lane.index()] {
+        // Along its plan, then (for a closure signed further ahead than it has planned) on
+        // along the blocked lanes.
+        let signed = look > OBSTACLE_LOOKAHEAD_M;
+        let mut lane = a.lane;
+        let mut planned = a.plan.iter().copied();
+        loop {
+            if offset > look || self.blocked_m[lane.index()] <= 0.0 {
                 return None;
             }
             let found = self.lists[lane.index()]
@@ -1308,23 +1370,34 @@ impl World {
                 .map(|o| offset + o.d_m - 0.5 * o.body.length_m)
                 .find(|&gap| gap > -0.5 * a.body.length_m);
             if let Some(gap) = found {
-                return (gap < OBSTACLE_LOOKAHEAD_M).then_some(gap);
+                return (gap < look).then_some(gap);
             }
             offset += self.map.lane(lane).length_m;
+            let next = planned.next().or_else(|| {
+                let l = self.map.lane(lane);
+                let on = l
+                    .next
+                    .iter()
+                    .copied()
+                    .find(|n| self.blocked_m[n.index()] > 0.0);
+                on.filter(|_| signed)
+            });
+            lane = next?;
         }
-        None
     }
 
-    /// Marks the obstacle's lane and the lanes leading to it within the look-ahead as
-    /// blocked (drivers there look for the obstacle, drivers beside let them in).
-    fn mark_blocked(&mut self, lane: LaneId, d: f64) {
+    /// Marks the lane of an obstacle at `d` and the lanes leading to it within `look_m` as
+    /// blocked (drivers there look for the obstacle from `look_m` away, drivers beside let
+    /// them in).
+    pub(super) fn mark_blocked(&mut self, lane: LaneId, d: f64, look_m: f64) {
         let mut todo = vec![(lane, d)];
         while let Some((l, back)) = todo.pop() {
-            if self.blocked[l.index()] && l != lane {
+            if self.blocked_m[l.index()] >= look_m && l != lane {
                 continue;
             }
-            self.blocked[l.index()] = true;
-            if back < OBSTACLE_LOOKAHEAD_M {
+            let b = &mut self.blocked_m[l.index()];
+            *b = b.max(look_m);
+            if back < look_m {
                 for &p in &self.map.lane(l).prev {
                     todo.push((p, back + self.map.lane(p).length_m));
                 }
