@@ -65,10 +65,6 @@ pub mod flags {
 pub enum SimError {
     #[error("the network has no main route to place the ego on")]
     NoRoute,
-    /// The spec lists an event the runtime cannot stage yet; a rollout without it would pass
-    /// for one with it.
-    #[error("event {0} cannot be injected by this version yet")]
-    EventNotInjected(String),
 }
 
 /// Builds the world and runs it for `seconds`, recording every step.

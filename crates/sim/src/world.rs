@@ -353,7 +353,7 @@ impl World {
         } else {
             roadworld_spec::resolve(spec, seed).events
         };
-        let event_log = Self::load_events(&events)?;
+        let event_log = Self::load_events(&events);
         let environment = roadworld_spec::draw_environment(spec, seed);
         let map = LaneMap::new(&net);
         let n = map.lanes.len();

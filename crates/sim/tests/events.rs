@@ -1,7 +1,7 @@
 //! Events staged round the ego: a broken-down vehicle and debris in its lane, a braking
 //! leader, fog and a slippery patch, a cut-in, a tailgater, an emergency vehicle, a
-//! wrong-way driver, a red-light runner, an oncoming left turner, an aggressive merger and a
-//! late merger at a lane closure.
+//! wrong-way driver, a red-light runner, an oncoming left turner, an aggressive merger, a late
+//! merger at a lane closure and a car pulling out of a side road.
 
 use roadworld_sim::world::Outcome;
 use roadworld_sim::{World, flags};
@@ -102,18 +102,6 @@ fn obstacles_appear_out_of_sight_in_the_egos_lane_and_stand_still() {
         }
         let collisions = roadworld_sim::check::collisions(&rec);
         assert!(collisions.is_empty(), "seed {seed}: {collisions:?}");
-    }
-}
-
-#[test]
-fn unsupported_events_are_refused_not_ignored() {
-    let spec =
-        roadworld_spec::parse_spec("(events: [(kind: PullOut(from: SideRoad))])", "pull.ron")
-            .expect("spec");
-    let net = roadworld_road::generate(&spec.road, 1).expect("network");
-    match World::new(net, &spec, 1) {
-        Ok(_) => panic!("a side-road PullOut was accepted by a runtime that cannot stage it"),
-        Err(err) => assert!(err.to_string().contains("PullOut"), "{err}"),
     }
 }
 
@@ -972,4 +960,99 @@ fn a_late_merger_rides_up_a_closed_lane_and_squeezes_in_front_of_the_ego_before_
         merged >= 10,
         "the late merger cut in in {merged} of 12 runs"
     );
+}
+
+#[test]
+fn a_car_pulls_out_of_a_side_road_across_the_egos_path_from_its_give_way_line() {
+    use roadworld_sim::lanes::Control;
+    use roadworld_sim::world::Script;
+    let spec = roadworld_spec::parse_spec(
+        r#"(
+            road: (length_m: 4000.0, zones: [(class: Urban, share: 1.0)],
+                   blocks: (straight: 1.0, curve: 0.3, s_curve: 0.0, hills: 0.0,
+                            junction_4way: 4.0, junction_t: 0.0, roundabout: 0.0, merge: 0.0,
+                            fork: 0.0, lane_add: 0.0, lane_drop: 0.0, bridge: 0.0,
+                            urban_grid: 0.0),
+                   urban: (straight_length_m: (min: 80.0, max: 200.0))),
+            traffic: (density_per_km_lane: (motorway: 10.0, rural: 5.0, urban: 4.0)),
+            events: [(kind: PullOut(ttc_s: Fixed(4.5), speed_mps: Fixed(8.0), from: SideRoad),
+                      window_s: (min: 5.0, max: 5.0))],
+        )"#,
+        "side-road.ron",
+    )
+    .expect("spec");
+    let (mut sent, mut crossed) = (0, 0);
+    for seed in 0..12 {
+        let net = roadworld_road::generate(&spec.road, seed).expect("network");
+        let mut w = World::new(net, &spec, seed).expect("world");
+        w.record();
+        let mut pullers = std::collections::BTreeSet::new();
+        let mut going: Option<(u32, roadworld_sim::lanes::LaneId)> = None;
+        let mut seen_action = false;
+        for _ in 0..1500 {
+            let before = w.actors.len() as u32;
+            w.step();
+            let r = w.event_log[0].clone();
+            let e = &w.actors[w.ego.expect("ego") as usize];
+            for &j in &r.actors {
+                let o = &w.actors[j as usize];
+                if pullers.insert(j) && j >= before {
+                    assert_brought_in_out_of_sight(seed, e, o);
+                }
+                let Some(Script::TimedCross(rr)) = o.script else {
+                    continue;
+                };
+                if r.action_s.is_some() && !seen_action {
+                    seen_action = true;
+                    sent += 1;
+                    going = Some((j, rr.conn));
+                    // From a stand at its line, on a side approach without lights, straight
+                    // across the ego's way straight on, the ego not bound to give way.
+                    assert!(o.speed_mps < 0.5, "seed {seed}: it was moving");
+                    let theirs = w.map.lane(rr.conn).path.as_ref().expect("path");
+                    let mine = w.map.lane(rr.ego_conn).path.as_ref().expect("path");
+                    assert!(theirs.turn_rad.abs() < 0.5, "seed {seed}");
+                    assert!(mine.turn_rad.abs() < 0.5, "seed {seed}");
+                    let end = |l| {
+                        let l = w.map.lane(l);
+                        l.at(l.length_m).heading_rad
+                    };
+                    let cos = (end(theirs.incoming) - end(mine.incoming)).cos();
+                    assert!(cos.abs() < 0.5, "seed {seed}: not from the side");
+                    assert_eq!(w.map.lane(mine.incoming).control, Control::None);
+                    assert!(!matches!(
+                        w.map.lane(theirs.incoming).control,
+                        Control::Signal(_)
+                    ));
+                    let z = mine
+                        .zones
+                        .iter()
+                        .find(|z| z.other == rr.conn)
+                        .expect("zone");
+                    assert!(!z.yields, "seed {seed}: the ego gives way there");
+                }
+            }
+            if let Some((j, conn)) = going
+                && w.actors[j as usize].lane == conn
+            {
+                crossed += 1;
+                going = None;
+            }
+            if matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)) {
+                break;
+            }
+        }
+        // Nobody but the ego meets the car pulling out.
+        let rec = w.take_recording().expect("recording");
+        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
+        for c in roadworld_sim::check::collisions(&rec) {
+            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
+            let ours = pullers
+                .iter()
+                .any(|&j| ids.contains(&rec.actors[j as usize].id));
+            assert!(!ours || ids.contains(&ego_id), "seed {seed}: {c}");
+        }
+    }
+    assert!(sent >= 8, "it pulled out in {sent} of 12 runs");
+    assert_eq!(crossed, sent, "one that pulled out did not cross");
 }

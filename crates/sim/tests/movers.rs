@@ -282,16 +282,6 @@ fn a_car_pulls_out_of_a_parking_space_and_joins_the_egos_lane() {
 }
 
 #[test]
-fn a_pull_out_from_a_side_road_is_refused_not_faked() {
-    let spec = spec(URBAN, "PullOut(from: SideRoad)", "");
-    let net = roadworld_road::generate(&spec.road, 1).expect("network");
-    match World::new(net, &spec, 1) {
-        Ok(_) => panic!("a pull-out from a side road was accepted by a runtime without one"),
-        Err(err) => assert!(err.to_string().contains("PullOut"), "{err}"),
-    }
-}
-
-#[test]
 fn a_parked_cars_door_swings_into_the_lane_and_shuts_again() {
     let spec = spec(
         URBAN,

@@ -13,16 +13,15 @@
 //! ego's way and the lanes beside it, out of sight; background drivers see a slippery patch
 //! coming, the ego's driver finds out on it), and the road users outside the lanes of
 //! [`super::movers`]: `OccludedPedestrian`, `NightPedestrian`, `AnimalCrossing`,
-//! `CyclistSwerve`, `DoorOpening` and `PullOut` from a parking space. Specs with other entries
-//! (`PullOut` from a side road) are refused by [`World::new`] rather than run without them.
-//! An event whose trigger does not hold within
+//! `CyclistSwerve`, `DoorOpening` and `PullOut` from a parking space (from a side road, a timed
+//! crossing of [`super::timed_cross`]). An event whose trigger does not hold within
 //! [`MAX_WAIT_S`] of its start time ([`LONG_WAIT_S`] for some) is logged as
 //! skipped, never faked.
 
 use super::{GRAVITY_MPS2, SPAWN_SIGHT_M, World};
+use crate::flags;
 use crate::kinds::Body;
 use crate::lanes::LaneId;
-use crate::{SimError, flags};
 use roadworld_spec::events::{
     CutIn, Debris, Emergency, EmergencyVehicle, LeadHardBrake, PullOutFrom, Side, StoppedVehicle,
     Tailgater,
@@ -158,6 +157,7 @@ pub const LONG_WAIT_S: f64 = 120.0;
 fn max_wait_s(kind: &EventKind) -> f64 {
     match kind {
         EventKind::UnprotectedLeftTurn(_) | EventKind::AggressiveMerge(_) => LONG_WAIT_S,
+        _ if side_road(kind) => LONG_WAIT_S,
         _ => MAX_WAIT_S,
     }
 }
@@ -188,31 +188,6 @@ pub(super) const OBSTACLE_LOOKAHEAD_M: f64 = 250.0;
 /// Shortest distance from a lane's ends for a placed obstacle.
 const END_MARGIN_M: f64 = 15.0;
 
-/// Whether the runtime can stage this catalog entry.
-fn supported(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::StoppedVehicle(_)
-            | EventKind::Debris(_)
-            | EventKind::LeadHardBrake(_)
-            | EventKind::FogBank(_)
-            | EventKind::LowFriction(_)
-            | EventKind::CutIn(_)
-            | EventKind::Tailgater(_)
-            | EventKind::EmergencyVehicle(_)
-            | EventKind::WrongWayDriver(_)
-            | EventKind::RedLightRunner(_)
-            | EventKind::UnprotectedLeftTurn(_)
-            | EventKind::AggressiveMerge(_)
-            | EventKind::ConstructionZone(_)
-            | EventKind::OccludedPedestrian(_)
-            | EventKind::NightPedestrian(_)
-            | EventKind::AnimalCrossing(_)
-            | EventKind::CyclistSwerve(_)
-            | EventKind::DoorOpening(_)
-    ) || matches!(kind, EventKind::PullOut(p) if p.from != PullOutFrom::SideRoad)
-}
-
 /// Whether the event acts some time after it is staged (a cutter cuts in, the leader on the
 /// patch brakes, a mover sets off, the wrong-way driver comes into view), rather than at once.
 fn acts_later(kind: &EventKind) -> bool {
@@ -226,7 +201,13 @@ fn acts_later(kind: &EventKind) -> bool {
             | EventKind::UnprotectedLeftTurn(_)
             | EventKind::AggressiveMerge(_)
             | EventKind::ConstructionZone(_)
-    ) || mover_ttc_s(kind).is_some()
+    ) || side_road(kind)
+        || mover_ttc_s(kind).is_some()
+}
+
+/// Whether `kind` is a pull-out from a side road (a timed crossing, not a mover).
+fn side_road(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::PullOut(p) if p.from == PullOutFrom::SideRoad)
 }
 
 /// The ego's time to reach the mover at which a mover event acts, for those that have one.
@@ -237,17 +218,14 @@ fn mover_ttc_s(kind: &EventKind) -> Option<f64> {
         EventKind::AnimalCrossing(p) => p.ttc_s.mean(),
         EventKind::CyclistSwerve(p) => p.ttc_s.mean(),
         EventKind::DoorOpening(p) => p.ttc_s.mean(),
-        EventKind::PullOut(p) => p.ttc_s.mean(),
+        EventKind::PullOut(p) if !side_road(kind) => p.ttc_s.mean(),
         _ => return None,
     })
 }
 
 impl World {
-    /// The events of a resolved spec, checked for support.
-    pub(super) fn load_events(events: &[EventSpec]) -> Result<Vec<EventRecord>, SimError> {
-        if let Some(e) = events.iter().find(|e| !supported(&e.kind)) {
-            return Err(SimError::EventNotInjected(e.kind.variant()));
-        }
+    /// The event records of a resolved spec's events, none started yet.
+    pub(super) fn load_events(events: &[EventSpec]) -> Vec<EventRecord> {
         let mut out: Vec<EventRecord> = events
             .iter()
             .enumerate()
@@ -267,7 +245,7 @@ impl World {
             let at = |r: &EventRecord| r.spec.window_s.map_or(0.0, |w| w.min);
             at(a).total_cmp(&at(b)).then(a.index.cmp(&b.index))
         });
-        Ok(out)
+        out
     }
 
     /// Starts, follows and ends events; called at the start of every step.
@@ -536,8 +514,11 @@ impl World {
             }
             return;
         }
-        if let EventKind::RedLightRunner(_) | EventKind::UnprotectedLeftTurn(_) =
-            self.event_log[k].spec.kind
+        let kind = &self.event_log[k].spec.kind;
+        if matches!(
+            kind,
+            EventKind::RedLightRunner(_) | EventKind::UnprotectedLeftTurn(_)
+        ) || side_road(kind)
         {
             // It acts as it is sent off against its light.
             let runner = self.event_log[k].actors.first().copied();
@@ -763,6 +744,7 @@ impl World {
             EventKind::AnimalCrossing(p) => self.stage_animal(p).map(Some),
             EventKind::CyclistSwerve(p) => self.stage_cyclist(p).map(Some),
             EventKind::DoorOpening(p) => self.stage_door(p).map(Some),
+            EventKind::PullOut(p) if side_road(&kind) => Ok(self.stage_side_pull_out(p)),
             EventKind::PullOut(p) => self.stage_pull_out(p).map(Some),
             EventKind::FogBank(p) => self
                 .lay_zone(p.length_m.mean(), Some(p.visibility_m.mean()), None)
@@ -1115,14 +1097,15 @@ impl World {
     }
 
     /// When event `k` runs out of time: [`MAX_EVENT_S`] after it was staged; a mover placed
-    /// far ahead waits for the ego twice as long, and once it has acted the ego gets
-    /// [`AFTER_ACTION_S`] to get past.
+    /// far ahead (or a car waiting to pull out of a side road) waits for the ego twice as
+    /// long, and once it has acted the ego gets [`AFTER_ACTION_S`] to get past.
     fn event_deadline_s(&self, k: usize) -> f64 {
         let r = &self.event_log[k];
         let start = r.start_s.unwrap_or(0.0);
-        match (r.action_s, mover_ttc_s(&r.spec.kind)) {
-            (Some(a), Some(_)) => (start + MAX_EVENT_S).max(a + AFTER_ACTION_S),
-            (None, Some(_)) => start + 2.0 * MAX_EVENT_S,
+        let waits = mover_ttc_s(&r.spec.kind).is_some() || side_road(&r.spec.kind);
+        match (r.action_s, waits) {
+            (Some(a), true) => (start + MAX_EVENT_S).max(a + AFTER_ACTION_S),
+            (None, true) => start + 2.0 * MAX_EVENT_S,
             _ => start + MAX_EVENT_S,
         }
     }

@@ -24,6 +24,13 @@
 //!   ([`World::crossing_core`]): the conflict zones drivers keep clear of also take in where
 //!   the turner's approach runs beside the ego's way out.
 //!
+//! - A **pull-out from a side road** ([`CrossKind::PullOut`]): at a crossroads without
+//!   lights where the ego has the right of way going straight through, a vehicle on a side
+//!   approach bound to give way to it (taken over at its line, or brought in to wait there out
+//!   of the ego's sight, as for the runner) waits at its line until the cruising ego is the
+//!   asked time from the conflict area, then pulls out straight across as hard as it can up
+//!   to the asked speed, taking its junction path a second before the conflict area.
+//!
 //! Where the ego gets through first (or, for a left turn, stops at a red light before the
 //! junction), the crosser drives on as before and the event looks for another junction. Once
 //! through, the crosser drives on normally.
@@ -34,7 +41,7 @@ use crate::kinds::kind_info;
 use crate::lanes::{Control, LaneId};
 use roadworld_road::LightState;
 use roadworld_spec::ActorKind;
-use roadworld_spec::events::{RedLightRunner, TurnJunction, UnprotectedLeftTurn};
+use roadworld_spec::events::{PullOut, RedLightRunner, TurnJunction, UnprotectedLeftTurn};
 
 /// Speed a left turner gets up to through its turn.
 const TURN_SPEED_MPS: f64 = 7.0;
@@ -86,6 +93,9 @@ const SPAWN_CLEAR_M: f64 = 15.0;
 /// this much under the asked one; later, it waits for the next chance).
 const LAUNCH_LATE_S: f64 = 0.3;
 
+/// Farthest a pull-out's front may stand back from its stop line when it goes.
+const PULL_OUT_LINE_M: f64 = 4.0;
+
 /// What a red-light runner aims at.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimedCross {
@@ -99,6 +109,8 @@ pub struct TimedCross {
     pub conn: LaneId,
     pub in_m: f64,
     pub out_m: f64,
+    /// The post-encroachment time (or gap) it aims at; for a pull-out, the ego's time to
+    /// the conflict area when it goes.
     pub pet_s: f64,
     /// The speed it gets up to.
     pub speed_mps: f64,
@@ -110,7 +122,8 @@ pub struct TimedCross {
 /// What a crosser is picked for.
 struct CrossAsk {
     kind: CrossKind,
-    /// The post-encroachment time (or gap) it aims at, and the speed it gets up to.
+    /// The post-encroachment time (or gap; for a pull-out the ego's time to collision) it
+    /// aims at, and the speed it gets up to.
     pet_s: f64,
     speed_mps: f64,
     /// Whether junctions with lights will do, and whether those without.
@@ -124,6 +137,8 @@ pub enum CrossKind {
     RedLight,
     /// Turning across the ego's path from the oncoming approach, on the same green.
     LeftTurn,
+    /// Straight across the ego's path from a side road, where it should give way.
+    PullOut,
 }
 
 impl World {
@@ -134,6 +149,19 @@ impl World {
         self.lanes_ahead(idx, LOOK_AHEAD_M, kind == CrossKind::LeftTurn)
             .find(|&(l, _)| l == conn)
             .map(|(_, dist)| dist)
+    }
+
+    /// Gap from actor `idx`'s front to the stop line before junction path `conn` (a large
+    /// number if its way does not go there).
+    fn stop_gap(&self, idx: u32, conn: LaneId) -> f64 {
+        let (Some(p), Some(to_start)) = (
+            self.map.lane(conn).path.as_ref(),
+            self.to_lane_start(idx, conn, CrossKind::PullOut),
+        ) else {
+            return f64::MAX;
+        };
+        let inc = self.map.lane(p.incoming);
+        to_start - (inc.length_m - p.stop_d_m) - 0.5 * self.actors[idx as usize].body.length_m
     }
 
     /// Direction of travel at the end of `lane`.
@@ -200,6 +228,20 @@ impl World {
         })
     }
 
+    /// Picks the side-road pull-out: at a junction without lights where the ego goes straight
+    /// through with the right of way, on a side approach bound to give way, a vehicle going
+    /// straight across (taken over, or brought in to wait at its line as for
+    /// [`World::stage_red_light_runner`]); it waits at its line until [`World::launch_crosser`]
+    /// sends it, the ego the asked time to collision away.
+    pub(super) fn stage_side_pull_out(&mut self, p: &PullOut) -> Option<Vec<u32>> {
+        self.stage_crosser(&CrossAsk {
+            kind: CrossKind::PullOut,
+            pet_s: p.ttc_s.mean(),
+            speed_mps: p.speed_mps.mean(),
+            lights: [false, true],
+        })
+    }
+
     /// [`World::stage_crosser_at`] at the nearest junction on the ego's way where it can be.
     fn stage_crosser(&mut self, ask: &CrossAsk) -> Option<Vec<u32>> {
         let e = self.ego?;
@@ -240,8 +282,8 @@ impl World {
             Control::None if lights[1] => None,
             _ => return None,
         };
-        // A left turner turns across an ego going straight.
-        if kind == CrossKind::LeftTurn && path.turn_rad.abs() > STRAIGHT_RAD {
+        // A left turner turns across, and a pull-out crosses, an ego going straight.
+        if kind != CrossKind::RedLight && path.turn_rad.abs() > STRAIGHT_RAD {
             return None;
         }
         let ego_heading = self.end_heading(path.incoming);
@@ -277,6 +319,13 @@ impl World {
                     };
                     across && (h - ego_heading).cos() < -0.7 && (mine.is_some() || !z.yields)
                 }
+                // From a side approach, straight across, bound to give way to the ego.
+                CrossKind::PullOut => {
+                    let h = self.end_heading(op.incoming);
+                    (h - ego_heading).cos().abs() < 0.5
+                        && op.turn_rad.abs() < STRAIGHT_RAD
+                        && !z.yields
+                }
             };
             if !fits {
                 continue;
@@ -284,7 +333,9 @@ impl World {
             // Where the two paths really cross: a zone also takes in where a left turner's
             // approach runs beside the ego's way out, which nobody has to wait for.
             let (ego_in_m, ego_out_m, in_m, out_m) = match kind {
-                CrossKind::RedLight => (z.in_m, z.out_m, z.other_in_m, z.other_out_m),
+                CrossKind::RedLight | CrossKind::PullOut => {
+                    (z.in_m, z.out_m, z.other_in_m, z.other_out_m)
+                }
                 CrossKind::LeftTurn => {
                     match self.crossing_core(ego_conn, z.other, e, CROSS_MARGIN_M) {
                         Some(c) => c,
@@ -314,11 +365,17 @@ impl World {
                     continue;
                 }
             }
-            if ego_t < t_out + pet + MIN_LEAD_S {
+            // (A pull-out goes with the ego the asked time away, whatever it takes to cross.)
+            let needed = if kind == CrossKind::PullOut {
+                0.0
+            } else {
+                t_out
+            };
+            if ego_t < needed + pet + MIN_LEAD_S {
                 continue;
             }
             let (runner, mut plan) = match kind {
-                CrossKind::RedLight => {
+                CrossKind::RedLight | CrossKind::PullOut => {
                     let runner = match self.lists[inc.index()].last() {
                         Some(&j) if self.free_to_script(j, 8.0) => j,
                         Some(_) => continue,
@@ -502,7 +559,7 @@ impl World {
         };
         let ego_light = match self.map.lane(path.incoming).control {
             Control::Signal(c) => Some(c),
-            _ if r.kind == CrossKind::LeftTurn => None,
+            _ if r.kind != CrossKind::RedLight => None,
             _ => return false,
         };
         // The ego cruising (its time to the conflict area holds); an ego speeding up to its
@@ -516,6 +573,12 @@ impl World {
         let Some((t_in, left)) = self.cross_timing(idx, &r) else {
             return false;
         };
+        // A pull-out goes from a stand at its line.
+        if r.kind == CrossKind::PullOut
+            && (a.speed_mps > 0.5 || self.stop_gap(idx, r.conn) > PULL_OUT_LINE_M)
+        {
+            return false;
+        }
 
         // Green for the ego now and until it is through.
         let now = self.time_s();
@@ -543,6 +606,8 @@ impl World {
         let t_out = match r.kind {
             CrossKind::RedLight => ramp_from(a.speed_mps, left, r.speed_mps, accel),
             CrossKind::LeftTurn => ramp_down_from(a.speed_mps, left, r.speed_mps, accel),
+            // It goes when the ego is the asked time to collision away.
+            CrossKind::PullOut => 0.0,
         };
         let lead = t_in - r.pet_s;
         // A left turner turns behind the ego's leader: that one must be out of the conflict
@@ -607,10 +672,11 @@ impl World {
         let e = &self.actors[r.ego as usize];
         let claim_s = match r.kind {
             CrossKind::RedLight => RUN_CLAIM_S,
-            CrossKind::LeftTurn => TURN_CLAIM_S,
+            CrossKind::LeftTurn | CrossKind::PullOut => TURN_CLAIM_S,
         };
-        // A left turner goes once the ego has committed to its path (or is through its line).
-        let ego_committed = r.kind == CrossKind::LeftTurn
+        // A left turner or a pull-out goes once the ego, on its right of way, has committed
+        // to its path (or is through its line).
+        let ego_committed = r.kind != CrossKind::RedLight
             && (e.hold == Some(r.ego_conn)
                 || self
                     .to_lane_start(r.ego, r.ego_conn, r.kind)
