@@ -22,7 +22,7 @@
 //! | `PullOut` | Straight crossing paths at non-signalized junctions |
 //! | `AggressiveMerge` | Vehicle(s) changing lanes - same direction |
 //! | `EmergencyVehicle` | Following vehicle making a maneuver |
-//! | `ConstructionZone` | Vehicle(s) changing lanes - same direction (the late merger) |
+//! | `ConstructionZone` | Vehicle(s) changing lanes - same direction |
 //! | `AnimalCrossing` | Animal crash without prior vehicle maneuver |
 //! | `DoorOpening` | Object crash without prior vehicle maneuver |
 //! | `LowFriction` | Control loss without prior vehicle action |
