@@ -22,6 +22,7 @@ use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 mod events;
 mod movers;
 mod ramp_merge;
+mod reveal;
 mod side;
 mod timed_cross;
 mod works;
@@ -251,6 +252,9 @@ pub struct World {
     blocked_m: Vec<f64>,
     /// Lanes some zone covers.
     zoned: Vec<bool>,
+    /// (standing obstacle, driver) pairs: the driver cannot see the obstacle (a leader hides
+    /// it) and neither follows it nor steers round it.
+    hidden: Vec<(u32, u32)>,
     /// Fog banks and slippery patches laid by events.
     pub zones: Vec<Zone>,
     /// Actors changing out of each lane, still blocking it.
@@ -398,6 +402,7 @@ impl World {
             lists: vec![Vec::new(); n],
             blocked_m: vec![0.0; n],
             zoned: vec![false; n],
+            hidden: Vec::new(),
             zones: Vec::new(),
             ghosts: vec![Vec::new(); n],
             holds: vec![Vec::new(); n],
@@ -1073,7 +1078,7 @@ impl World {
         };
         let mut best: Option<(f64, u32)> = None;
         for &j in &list[pos..] {
-            if j != me {
+            if j != me && !self.hidden_from(j, me) {
                 let a = &actors[j as usize];
                 best = Some((a.d_m - 0.5 * a.body.length_m, j));
                 break;
@@ -1188,6 +1193,7 @@ impl World {
             let slot = a.slot as usize;
             if list.get(slot) == Some(&idx)
                 && let Some(&j) = list.get(slot + 1)
+                && !self.hidden_from(j, idx)
             {
                 let front = d + 0.5 * a.body.length_m;
                 let o = &self.actors[j as usize];

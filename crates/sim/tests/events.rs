@@ -13,8 +13,10 @@ const SPEC: &str = r#"(
            blocks: (straight: 1.0, curve: 1.0),
            motorway: (lanes_per_direction: (min: 3, max: 3))),
     events: [
-        (kind: StoppedVehicle(vehicle: Truck), window_s: (min: 20.0, max: 20.0)),
-        (kind: Debris(length_m: Fixed(1.2), width_m: Fixed(0.8), height_m: Fixed(0.4)),
+        (kind: StoppedVehicle(reveal_m: Fixed(0.0), vehicle: Truck),
+         window_s: (min: 20.0, max: 20.0)),
+        (kind: Debris(length_m: Fixed(1.2), width_m: Fixed(0.8), height_m: Fixed(0.4),
+                      reveal_m: Fixed(0.0)),
          window_s: (min: 110.0, max: 110.0)),
     ],
 )"#;
@@ -1055,4 +1057,74 @@ fn a_car_pulls_out_of_a_side_road_across_the_egos_path_from_its_give_way_line() 
     }
     assert!(sent >= 8, "it pulled out in {sent} of 12 runs");
     assert_eq!(crossed, sent, "one that pulled out did not cross");
+}
+
+#[test]
+fn a_leader_hides_a_stopped_truck_until_it_swerves_round_it_at_the_asked_distance() {
+    use roadworld_sim::world::Script;
+    let spec = roadworld_spec::parse_spec(
+        r#"(
+            road: (length_m: 8000.0, zones: [(class: Motorway, share: 1.0)],
+                   blocks: (straight: 1.0, curve: 1.0),
+                   motorway: (lanes_per_direction: (min: 3, max: 3))),
+            events: [(kind: StoppedVehicle(reveal_m: Fixed(50.0), vehicle: Truck),
+                      window_s: (min: 20.0, max: 20.0))],
+        )"#,
+        "hidden.ron",
+    )
+    .expect("spec");
+    let mut revealed = 0;
+    for seed in 0..8 {
+        let net = roadworld_road::generate(&spec.road, seed).expect("network");
+        let mut w = World::new(net, &spec, seed).expect("world");
+        w.record();
+        let mut leader = None;
+        let mut ego_saw = false;
+        for _ in 0..1500 {
+            w.step();
+            let r = w.event_log[0].clone();
+            let e = &w.actors[w.ego.expect("ego") as usize];
+            let &[truck, l] = r.actors.as_slice() else {
+                continue;
+            };
+            let (t, o) = (&w.actors[truck as usize], &w.actors[l as usize]);
+            let gap = |a: &roadworld_sim::Actor| {
+                let (sin, cos) = a.pose.heading_rad.sin_cos();
+                (t.pose.x_m - a.pose.x_m) * cos + (t.pose.y_m - a.pose.y_m) * sin
+                    - 0.5 * (t.body.length_m + a.body.length_m)
+            };
+            if leader.is_none() {
+                // Taken over: the ego's leader, close ahead in its lane.
+                leader = Some(l);
+                assert_eq!(o.lane, e.lane, "seed {seed}");
+                assert!(gap(e) > gap(o), "seed {seed}: the leader is not ahead");
+                assert!(gap(e) - gap(o) < 100.0 + o.body.length_m, "seed {seed}");
+            }
+            if let Some(Script::Reveal { .. }) = o.script {
+                // Hidden: neither the leader nor the ego follows it or steers round it.
+                assert!(r.action_s.is_none());
+                for who in [l, w.ego.expect("ego")] {
+                    let seen = w.explain_leader(who);
+                    assert_ne!(seen, Some(truck), "seed {seed}: {}", w.explain(who));
+                }
+            } else if r.action_s.is_some() && !ego_saw {
+                ego_saw = true;
+                revealed += 1;
+                // It swerved (or braked) about the asked distance from the truck.
+                let g = gap(o);
+                assert!(
+                    (30.0..=55.0).contains(&g),
+                    "seed {seed}: revealed at {g:.1} m"
+                );
+            }
+            if matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)) {
+                break;
+            }
+        }
+        // Nobody hits the truck or the leader.
+        let rec = w.take_recording().expect("recording");
+        let collisions = roadworld_sim::check::collisions(&rec);
+        assert!(collisions.is_empty(), "seed {seed}: {collisions:?}");
+    }
+    assert!(revealed >= 6, "revealed in {revealed} of 8 runs");
 }

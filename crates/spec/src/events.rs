@@ -204,11 +204,12 @@ event_params! {
 
 event_params! {
     /// A broken-down vehicle stands in the ego's lane, hazard lights on; a leader may hide it
-    /// until it changes lanes at the last moment.
+    /// until it swerves round it at the last moment.
     StoppedVehicle {
-        /// Distance from the stopped vehicle at which a leader swerves out of the way and
-        /// reveals it (0: no leader, visible from afar).
-        reveal_m: [0.0, 200.0] = uniform(30.0, 60.0),
+        /// Distance from the stopped vehicle at which the ego's leader, hiding it until then,
+        /// swerves round it (0, the default: no leader, visible from afar). The event waits
+        /// for the ego to have a leader within 100 m in its lane to take over.
+        reveal_m: [0.0, 200.0] = Dist::Fixed(0.0),
     }
     extra {
         /// What stands there.
@@ -225,8 +226,10 @@ event_params! {
         width_m: [0.2, 3.0] = uniform(0.4, 1.2),
         /// Height.
         height_m: [0.05, 1.5] = uniform(0.15, 0.5),
-        /// Distance at which a leader swerves round it and reveals it (0: no leader).
-        reveal_m: [0.0, 200.0] = uniform(30.0, 60.0),
+        /// Distance from the debris at which the ego's leader, hiding it until then, swerves
+        /// round it (0, the default: no leader, visible from afar), as for
+        /// [`StoppedVehicle`].
+        reveal_m: [0.0, 200.0] = Dist::Fixed(0.0),
     }
 }
 

@@ -5,8 +5,8 @@
 //! event brings in are placed out of the ego's sight ([`SPAWN_SIGHT_M`]) and carry a
 //! [`Script`] that replaces their behaviour; every event leaves an [`EventRecord`].
 //!
-//! Injected so far: `StoppedVehicle` and `Debris` (without the revealing leader yet: their
-//! `reveal_m` is not used), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the
+//! Injected: `StoppedVehicle` and `Debris` (hidden by the ego's leader until it swerves round
+//! them, [`super::reveal`], where `reveal_m` asks for it), `LeadHardBrake`, `CutIn`, `Tailgater`, `EmergencyVehicle`, the
 //! wrong-way driver of [`super::wrong_way`], the red-light runner and the oncoming left turner
 //! of [`super::timed_cross`], the aggressive merger of [`super::ramp_merge`], the lane closure
 //! and late merger of [`super::works`], the zones `FogBank` and `LowFriction` (laid on the
@@ -57,6 +57,10 @@ pub enum Script {
         /// a late merger at a lane closure.
         late: bool,
     },
+    /// Drives on as anyone would, blind to the standing `obstacle` ahead in its lane (which
+    /// it hides from the ego behind it), until it is `reveal_m` from it; then it swerves round
+    /// it into a lane beside and the ego sees the obstacle.
+    Reveal { obstacle: u32, reveal_m: f64 },
     /// Follows the ego at `headway_s` (bumper to bumper over its own speed), however short;
     /// reacts to the ego's braking only `reaction_s` after its brake lights come on, then
     /// brakes as hard as it can.
@@ -202,7 +206,18 @@ fn acts_later(kind: &EventKind) -> bool {
             | EventKind::AggressiveMerge(_)
             | EventKind::ConstructionZone(_)
     ) || side_road(kind)
+        || reveal_m(kind).is_some()
         || mover_ttc_s(kind).is_some()
+}
+
+/// How far from a standing obstacle its revealing leader swerves round it, where it has one.
+pub(super) fn reveal_m(kind: &EventKind) -> Option<f64> {
+    let m = match kind {
+        EventKind::StoppedVehicle(p) => p.reveal_m.mean(),
+        EventKind::Debris(p) => p.reveal_m.mean(),
+        _ => return None,
+    };
+    (m > 0.0).then_some(m)
 }
 
 /// Whether `kind` is a pull-out from a side road (a timed crossing, not a mover).
@@ -480,6 +495,17 @@ impl World {
     /// What a running event does next: on a low-friction patch, the ego's leader brakes once
     /// it is on the patch (once).
     fn follow_up(&mut self, k: usize) {
+        if reveal_m(&self.event_log[k].spec.kind).is_some() {
+            // The leader hiding the obstacle swerves round it at its distance.
+            if let &[obstacle, leader] = self.event_log[k].actors.as_slice()
+                && self.event_log[k].action_s.is_none()
+                && self.reveal_due(obstacle, leader)
+            {
+                self.reveal(obstacle, leader);
+                self.event_log[k].action_s = Some(self.time_s());
+            }
+            return;
+        }
         if let Some(ttc) = mover_ttc_s(&self.event_log[k].spec.kind) {
             // It acts when it becomes a hazard to see: a hidden pedestrian once it steps out.
             if self.event_log[k].action_s.is_none() && self.trigger_mover(k, ttc) {
@@ -728,8 +754,8 @@ impl World {
     fn stage(&mut self, k: usize, waited_s: f64) {
         let kind = self.event_log[k].spec.kind.clone();
         let result = match &kind {
-            EventKind::StoppedVehicle(p) => self.stage_stopped_vehicle(p).map(Some),
-            EventKind::Debris(p) => self.stage_debris(p).map(Some),
+            EventKind::StoppedVehicle(p) => self.stage_stopped_vehicle(p),
+            EventKind::Debris(p) => self.stage_debris(p),
             EventKind::LeadHardBrake(p) => Ok(self.stage_lead_brake(p)),
             EventKind::CutIn(p) => Ok(self.stage_cut_in(p)),
             EventKind::Tailgater(p) => Ok(self.stage_tailgater(p)),
@@ -1066,7 +1092,12 @@ impl World {
                 Some(Script::Emergency { .. }) => {
                     (a.pose.x_m - p.x_m) * cos + (a.pose.y_m - p.y_m) * sin > 20.0
                 }
-                Some(Script::Brake { .. } | Script::CutIn { .. } | Script::RampMerge(_)) => false,
+                Some(
+                    Script::Brake { .. }
+                    | Script::CutIn { .. }
+                    | Script::RampMerge(_)
+                    | Script::Reveal { .. },
+                ) => false,
                 // Over once it is through the conflict area.
                 Some(Script::TimedCross(_)) => self.cross_through(j),
                 // Over with the leader's braking (and so once the ego has stopped or moved on).
@@ -1306,7 +1337,7 @@ impl World {
     /// Places a standing obstacle in the ego's lane out of its sight: the first spot from
     /// [`PLACE_AHEAD_S`] of travel (at least the sight distance) on, every 30 m, where no
     /// vehicle in the ego's sight would be caught by it.
-    fn place_ahead(&mut self, body: Body) -> Result<u32, String> {
+    pub(super) fn place_ahead(&mut self, body: Body) -> Result<u32, String> {
         let e = self.ego.ok_or("no ego")?;
         let v = self.actors[e as usize].speed_mps;
         let ahead = (SPAWN_SIGHT_M + 20.0).max(v * PLACE_AHEAD_S);
@@ -1348,6 +1379,7 @@ impl World {
             }
             let found = self.lists[lane.index()]
                 .iter()
+                .filter(|&&j| !self.hidden_from(j, idx))
                 .map(|&j| &self.actors[j as usize])
                 .filter(|o| o.script == Some(Script::Stand))
                 .map(|o| offset + o.d_m - 0.5 * o.body.length_m)
@@ -1458,16 +1490,16 @@ impl World {
         }
     }
 
-    fn stage_stopped_vehicle(&mut self, p: &StoppedVehicle) -> Result<Vec<u32>, String> {
+    fn stage_stopped_vehicle(&mut self, p: &StoppedVehicle) -> Result<Option<Vec<u32>>, String> {
         let id = self.next_id;
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(
             super::stream_seed(self.seed, 0xAC70_0000 + id as u64),
         );
         let body = Body::sample(p.vehicle, &mut rng);
-        Ok(vec![self.place_ahead(body)?])
+        self.stage_hidden(body, p.reveal_m.mean())
     }
 
-    fn stage_debris(&mut self, p: &Debris) -> Result<Vec<u32>, String> {
+    fn stage_debris(&mut self, p: &Debris) -> Result<Option<Vec<u32>>, String> {
         // Resolved parameters are fixed: their mean is their value.
         let body = Body {
             kind: ActorKind::StaticObstacle,
@@ -1476,7 +1508,7 @@ impl World {
             height_m: p.height_m.mean(),
             wheelbase_m: 0.0,
         };
-        Ok(vec![self.place_ahead(body)?])
+        self.stage_hidden(body, p.reveal_m.mean())
     }
 
     /// Light flags a script adds.
