@@ -5,13 +5,14 @@
 //!
 //! Drivers in the closed lane see the signs and move over in good time, those beside letting
 //! them in (as for any standing obstacle, only from further back), and nobody moves into it.
-//! Once the closed lane beside and behind the ego has emptied, the late merger is brought in
-//! on it behind the ego (out of its sight), a little faster than the ego: a cut-in that
-//! gives no sign ([`World::cut_in_control`]) and holds its place just ahead of its mark
-//! beside the ego until the closure is a few seconds of travel away; then it drops to
-//! [`LATE_REL_SPEED_MPS`] under the ego's speed, drifts back onto its mark (the asked gap in
-//! front of the ego) and moves over. Where the lane does not empty in time, or the ego
-//! moves away from it, no merger comes and the event ends without acting.
+//! When the ego is [`MERGER_IN_S`] from the taper, the one car left in the closed lane just
+//! behind the ego is taken over as the late merger, or, where the lane round the ego has
+//! emptied, a car is brought in on it behind the ego (out of its sight), a little faster than
+//! the ego: a cut-in that gives no sign ([`World::cut_in_control`]) and holds its place just
+//! ahead of its mark beside the ego until the closure is a few seconds of travel away; then
+//! it drops to [`LATE_REL_SPEED_MPS`] under the ego's speed, drifts back onto its mark (the
+//! asked gap in front of the ego) and moves over. Where the lane does not empty in time, or
+//! the ego moves away from it, no merger comes and the event ends without acting.
 
 use super::World;
 use super::events::Script;
