@@ -17,11 +17,13 @@
 
 pub mod environment;
 pub mod events;
+pub mod library;
 mod locate;
 pub mod traffic;
 
 pub use environment::{Environment, EnvironmentSpec, Weather, WeatherSpec};
 pub use events::{EventKind, EventSpec, Target};
+pub use library::{Library, LibrarySpec, load_library};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use roadworld_road::RoadParams;
@@ -90,6 +92,16 @@ fn options() -> ron::Options {
 
 /// Parses a spec from text; `file` names it in errors.
 pub fn parse_spec(text: &str, file: &str) -> Result<ScenarioSpec, SpecError> {
+    parse_checked(text, file, validate)
+}
+
+/// Parses RON text into `T` with unknown fields rejected, then runs `check` on it; every
+/// error names `file`, the line and column and the field path.
+pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+    check: impl Fn(&T) -> Result<(), (String, String)>,
+) -> Result<T, SpecError> {
     let err = |line: usize, column: usize, path: String, message: String| SpecError {
         file: file.to_string(),
         line,
@@ -105,7 +117,7 @@ pub fn parse_spec(text: &str, file: &str) -> Result<ScenarioSpec, SpecError> {
             e.code.to_string(),
         )
     })?;
-    let spec: ScenarioSpec = match serde_path_to_error::deserialize(&mut de) {
+    let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(s) => s,
         Err(e) => {
             let path = e.path().to_string();
@@ -128,11 +140,11 @@ pub fn parse_spec(text: &str, file: &str) -> Result<ScenarioSpec, SpecError> {
             spanned.code.to_string(),
         ));
     }
-    validate(&spec).map_err(|(path, message)| {
+    check(&value).map_err(|(path, message)| {
         let (line, column) = locate::locate(text, &path);
         err(line, column, path, message)
     })?;
-    Ok(spec)
+    Ok(value)
 }
 
 /// Checks every range of a parsed spec; the error is `(field path, message)`.
@@ -234,6 +246,12 @@ pub fn resolve(spec: &ScenarioSpec, seed: u64) -> ScenarioSpec {
 
 /// Reads and parses a spec file.
 pub fn load_spec(path: &Path) -> Result<ScenarioSpec, SpecError> {
+    let text = read_spec_text(path)?;
+    parse_spec(&text, &path.display().to_string())
+}
+
+/// A spec file's text, refused when unreadable or larger than [`MAX_SPEC_BYTES`].
+pub(crate) fn read_spec_text(path: &Path) -> Result<String, SpecError> {
     let file = path.display().to_string();
     let io = |m: String| SpecError {
         file: file.clone(),
@@ -250,8 +268,7 @@ pub fn load_spec(path: &Path) -> Result<ScenarioSpec, SpecError> {
             MAX_SPEC_BYTES
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| io(format!("cannot read: {e}")))?;
-    parse_spec(&text, &file)
+    std::fs::read_to_string(path).map_err(|e| io(format!("cannot read: {e}")))
 }
 
 /// The spec written back as RON (every default filled in).
