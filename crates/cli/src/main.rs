@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod library;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "roadworld",
@@ -92,6 +94,78 @@ enum Command {
         /// Repetitions per workload (the median is reported).
         #[arg(long, default_value_t = 5)]
         runs: u32,
+    },
+    /// Make a scenario library: scenarios drawn from a library spec, in parallel, stored as
+    /// recipes (resolved spec + summary, a few KB each) with an SQLite index (index.sqlite).
+    /// Run again on the same folder, it goes on where it stopped.
+    Batch {
+        /// Library spec (RON), e.g. scenarios/library.ron.
+        #[arg(long)]
+        spec: PathBuf,
+        /// Scenarios 0..count.
+        #[arg(long)]
+        count: u64,
+        /// Batch seed: scenario i takes its seed from (seed, i).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Library folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads (0: one per core). The library is the same whatever the number.
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Only the scenarios i with i % N == k: `--shard k/N`.
+        #[arg(long, value_parser = library::parse_shard)]
+        shard: Option<(u64, u64)>,
+        /// Also write these outputs per scenario now: native (scenario.ron, summary.ron,
+        /// trajectories.rwtraj), xodr (road.xodr, each road once under roads/).
+        #[arg(long, default_value = "")]
+        formats: String,
+    },
+    /// List the scenarios of a library that match (one line each, or JSON lines).
+    Query {
+        /// Library folder.
+        library: PathBuf,
+        /// Scenarios with an event of this type (catalog name, e.g. cut_in).
+        #[arg(long)]
+        event: Option<String>,
+        /// Minimum TTC at most this (s): the event's with --event, else the scene's.
+        #[arg(long)]
+        max_ttc: Option<f64>,
+        /// Only avoidable ones (no collision as driven, or an evasive manoeuvre avoids it).
+        #[arg(long)]
+        avoidable: bool,
+        /// Only unavoidable ones.
+        #[arg(long)]
+        unavoidable: bool,
+        /// Only scenarios with a collision.
+        #[arg(long)]
+        collision: bool,
+        /// An SQL expression over the columns of the view scenario_events, e.g.
+        /// "event = 'cut_in' AND event_min_ttc_s < 1.5 AND weather = 'rain'".
+        #[arg(long = "where")]
+        where_: Option<String>,
+        /// JSON lines: every column of each scenario's index row.
+        #[arg(long)]
+        jsonl: bool,
+        /// Print at most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Materialise the scenarios of a library that match: the same bytes a batch with these
+    /// formats would have written.
+    Export {
+        /// Library folder.
+        library: PathBuf,
+        /// An SQL expression over the columns of the view scenario_events (default: all).
+        #[arg(long = "where", default_value = "1")]
+        where_: String,
+        /// Outputs: native, xodr.
+        #[arg(long, default_value = "native,xodr")]
+        formats: String,
+        /// Output folder (same layout as the library: scenarios/..., roads/...).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Check a spec without generating anything.
     Check {
@@ -565,6 +639,42 @@ fn bench(runs: u32) -> Result<String> {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Bench { runs } => println!("{}", bench(runs)?),
+        Command::Batch {
+            spec,
+            count,
+            seed,
+            out,
+            jobs,
+            shard,
+            formats,
+        } => library::run_batch(&spec, &out, count, seed, jobs, shard, &formats)?,
+        Command::Query {
+            library: lib,
+            event,
+            max_ttc,
+            avoidable,
+            unavoidable,
+            collision,
+            where_,
+            jsonl,
+            limit,
+        } => {
+            let f = library::filter(
+                event.as_deref(),
+                max_ttc,
+                avoidable,
+                unavoidable,
+                collision,
+                where_.as_deref(),
+            )?;
+            library::run_query(&lib, &f, jsonl, limit)?;
+        }
+        Command::Export {
+            library: lib,
+            where_,
+            formats,
+            out,
+        } => library::run_export(&lib, &where_, &formats, &out)?,
         Command::Sim {
             spec: spec_path,
             seed,

@@ -1,0 +1,624 @@
+//! Scenario libraries: many scenarios drawn from a library spec, made in parallel, stored as
+//! recipes and indexed in SQLite so that a test suite can ask for what it needs.
+//!
+//! A library is a folder:
+//!
+//! ```text
+//! lib/
+//!   library.ron                 the manifest: engine, library name, batch seed, entries
+//!   index.sqlite                the index (see [`index`])
+//!   recipes/000/000/000000042.ron.gz
+//!                               scenario 42's recipe (see [`recipe`]); at most 1000 per folder
+//!   scenarios/000/000/000000042/  materialised outputs (`--formats`), when asked for
+//!   roads/<hash>.xodr           each distinct road network once, by content hash
+//! ```
+//!
+//! Scenario `i` of a batch with seed `S` is made from [`roadworld_spec::library::scenario_seed`]
+//! and the entry drawn for it, and nothing else: the library is the same bytes whatever the
+//! number of jobs, the shard split, or how often the batch was interrupted and resumed.
+//!
+//! Every file is written under a temporary name and renamed into place; a scenario's index
+//! row is committed after its files. Killed at any moment, a batch loses only the scenarios
+//! in flight; run again, it cleans their leftovers and goes on.
+
+#![forbid(unsafe_code)]
+
+pub mod index;
+pub mod recipe;
+
+use rayon::prelude::*;
+use recipe::{Recipe, content_hash};
+use roadworld_export::{ExportError, write_atomic};
+use roadworld_scenario::{Generated, TargetError, TargetOptions, generate_targeted};
+use roadworld_spec::library::{Library, scenario_seed};
+use roadworld_spec::{ScenarioSpec, SpecError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The engine that makes scenarios; recipes and the index carry it.
+pub const ENGINE: &str = concat!("roadworld ", env!("CARGO_PKG_VERSION"));
+
+/// Errors from making or reading a library.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Index {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error(transparent)]
+    Export(#[from] ExportError),
+}
+
+/// The manifest (`library.ron`): what a library was made from. A batch into an existing
+/// library must agree with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub engine: String,
+    pub name: String,
+    pub seed: u64,
+    pub entries: Vec<ManifestEntry>,
+}
+
+/// One entry of the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestEntry {
+    pub spec: String,
+    pub weight: f64,
+    /// Hash of the spec as parsed (every default filled in), so an edited spec is noticed.
+    pub spec_hash: String,
+}
+
+impl Manifest {
+    fn new(lib: &Library, seed: u64) -> Self {
+        Self {
+            engine: ENGINE.into(),
+            name: lib.spec.name.clone(),
+            seed,
+            entries: lib
+                .spec
+                .entries
+                .iter()
+                .zip(&lib.scenarios)
+                .map(|(e, s)| ManifestEntry {
+                    spec: e.spec.clone(),
+                    weight: e.weight,
+                    spec_hash: spec_hash(s),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn spec_hash(s: &ScenarioSpec) -> String {
+    content_hash(roadworld_spec::to_ron(s).as_bytes())
+}
+
+/// Outputs made for each scenario besides its recipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Formats {
+    /// `scenario.ron`, `summary.ron`, `trajectories.rwtraj` in the scenario's folder.
+    pub native: bool,
+    /// `road.xodr` (ASAM OpenDRIVE 1.7): stored once per distinct road under `roads/`, linked
+    /// from the scenario's folder.
+    pub xodr: bool,
+}
+
+impl Formats {
+    /// Parses `native,xodr`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut f = Formats::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "native" => f.native = true,
+                "xodr" => f.xodr = true,
+                other => {
+                    return Err(format!("unknown format {other:?} (known: native, xodr)"));
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    fn any(self) -> bool {
+        self.native || self.xodr
+    }
+}
+
+/// How to run a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    /// Scenarios `0..count` (of this shard).
+    pub count: u64,
+    pub seed: u64,
+    /// Worker threads (0: one per core).
+    pub jobs: usize,
+    /// `(i, n)`: only the indices `k` with `k % n == i`.
+    pub shard: Option<(u64, u64)>,
+    pub formats: Formats,
+}
+
+/// Why a scenario is not in the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureKind {
+    /// Targeted generation gave up: no try met the entry's targets (an expected outcome for
+    /// hard targets; the batch reports how many).
+    MissedTarget,
+    /// Generation failed.
+    Error,
+    /// Generation panicked (a bug).
+    Panic,
+}
+
+impl FailureKind {
+    /// As written in the index.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::MissedTarget => "missed_target",
+            FailureKind::Error => "error",
+            FailureKind::Panic => "panic",
+        }
+    }
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchReport {
+    /// Indices of this batch (shard) in `0..count`.
+    pub wanted: u64,
+    /// Already in the library when it started.
+    pub already: u64,
+    /// Made now.
+    pub made: u64,
+    /// Could not be made now: (index, why, message). Recorded in the index; not retried.
+    pub failed: Vec<(u64, FailureKind, String)>,
+    /// Made now and on target.
+    pub on_target: u64,
+}
+
+/// Where scenario `index`'s files go, relative to the library: `recipes/AAA/BBB/` and
+/// `scenarios/AAA/BBB/` with `AAA = index / 10^6`, `BBB = index / 1000 % 1000`.
+pub fn shard_dir(index: u64) -> String {
+    format!("{:03}/{:03}", index / 1_000_000, (index / 1000) % 1000)
+}
+
+/// The recipe's path in the library.
+pub fn recipe_path(index: u64) -> String {
+    format!("recipes/{}/{index:09}.ron.gz", shard_dir(index))
+}
+
+/// The folder of scenario `index`'s materialised outputs.
+pub fn scenario_dir(index: u64) -> String {
+    format!("scenarios/{}/{index:09}", shard_dir(index))
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> LibraryError + '_ {
+    move |source| LibraryError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Opens or starts the library at `out` for `lib` with `seed`: checks or writes the manifest.
+fn prepare(out: &Path, lib: &Library, seed: u64) -> Result<(), LibraryError> {
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let path = out.join("library.ron");
+    let want = Manifest::new(lib, seed);
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        let have: Manifest = ron::from_str(&text).map_err(|e| LibraryError::Invalid {
+            path: path.display().to_string(),
+            message: format!("not a library manifest: {e}"),
+        })?;
+        if have != want {
+            let what = if have.engine != want.engine {
+                format!("engine {} (this is {})", have.engine, want.engine)
+            } else if have.seed != want.seed {
+                format!("seed {} (asked {})", have.seed, want.seed)
+            } else {
+                "different library entries or specs".to_string()
+            };
+            return Err(LibraryError::Invalid {
+                path: path.display().to_string(),
+                message: format!(
+                    "this library was made with {what}; use a new folder or the same spec and seed"
+                ),
+            });
+        }
+        return Ok(());
+    }
+    let text =
+        ron::ser::to_string_pretty(&want, ron::ser::PrettyConfig::default()).map_err(|e| {
+            LibraryError::Invalid {
+                path: path.display().to_string(),
+                message: format!("could not serialise the manifest: {e}"),
+            }
+        })?;
+    write_atomic(&path, text.as_bytes())?;
+    Ok(())
+}
+
+/// Removes what an interrupted batch left: temporary files anywhere in the library, and
+/// recipes and scenario folders without an index row.
+fn clean(out: &Path, finished: &BTreeSet<u64>) -> Result<(), LibraryError> {
+    fn walk(dir: &Path, depth: usize, finished: &BTreeSet<u64>) -> Result<(), LibraryError> {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        for e in rd {
+            let e = e.map_err(io_err(dir))?;
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_dir = e.file_type().map_err(io_err(&p))?.is_dir();
+            if name.starts_with(".roadworld-") && name.ends_with(".tmp") {
+                if is_dir {
+                    std::fs::remove_dir_all(&p).map_err(io_err(&p))?;
+                } else {
+                    std::fs::remove_file(&p).map_err(io_err(&p))?;
+                }
+                continue;
+            }
+            let index: Option<u64> = name.split('.').next().and_then(|n| n.parse().ok());
+            if depth == 2 {
+                // A recipe file or a scenario folder.
+                if index.is_some_and(|i| !finished.contains(&i)) {
+                    if is_dir {
+                        std::fs::remove_dir_all(&p).map_err(io_err(&p))?;
+                    } else {
+                        std::fs::remove_file(&p).map_err(io_err(&p))?;
+                    }
+                }
+            } else if is_dir {
+                walk(&p, depth + 1, finished)?;
+            }
+        }
+        Ok(())
+    }
+    walk(&out.join("recipes"), 0, finished)?;
+    walk(&out.join("scenarios"), 0, finished)?;
+    // Temporary files of the index rewrite and of roads.
+    for dir in [out.to_path_buf(), out.join("roads")] {
+        walk_flat_tmp(&dir)?;
+    }
+    Ok(())
+}
+
+fn walk_flat_tmp(dir: &Path) -> Result<(), LibraryError> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in rd {
+        let e = e.map_err(io_err(dir))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if (name.starts_with(".roadworld-") && name.ends_with(".tmp")) || name == "index.sqlite.tmp"
+        {
+            std::fs::remove_file(e.path()).map_err(io_err(&e.path()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A scenario made by a worker, its files written.
+struct Made {
+    recipe: Recipe,
+    facts: index::RowFacts,
+}
+
+enum Outcome {
+    Made(Box<Made>),
+    /// The scenario could not be made (recorded, the batch goes on).
+    Failed {
+        index: u64,
+        seed: u64,
+        entry: String,
+        kind: FailureKind,
+        message: String,
+    },
+    /// Writing failed: the batch stops.
+    Fatal(LibraryError),
+}
+
+fn facts(spec: &ScenarioSpec, entry_spec: &ScenarioSpec, seed: u64, index: u64) -> index::RowFacts {
+    let env = roadworld_spec::draw_environment(spec, spec.seed.unwrap_or(seed));
+    let mut classes: Vec<&str> = spec
+        .road
+        .zones
+        .iter()
+        .filter(|z| z.share > 0.0)
+        .map(|z| z.class.name())
+        .collect();
+    classes.sort_unstable();
+    classes.dedup();
+    index::RowFacts {
+        seed,
+        spec_hash: spec_hash(entry_spec),
+        road_classes: classes.join(","),
+        route_length_m: spec.road.length_m,
+        weather: env.weather.name().to_string(),
+        time_of_day_h: env.time_of_day_h,
+        friction: env.friction,
+        recipe_path: recipe_path(index),
+    }
+}
+
+/// Writes a scenario's materialised outputs into `dir` (and its road under `roads/`).
+fn write_outputs(
+    root: &Path,
+    index: u64,
+    g: &Generated,
+    formats: Formats,
+) -> Result<(), LibraryError> {
+    if !formats.any() {
+        return Ok(());
+    }
+    let rel = scenario_dir(index);
+    let dir = root.join(&rel);
+    // Built in a temporary folder beside it, then renamed into place.
+    let parent = dir.parent().unwrap_or(root);
+    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let tmp = parent.join(format!(".roadworld-{index:09}.tmp"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+    if formats.native {
+        write_atomic(
+            &tmp.join("scenario.ron"),
+            roadworld_spec::to_ron(&g.spec).as_bytes(),
+        )?;
+        let summary = ron::ser::to_string_pretty(&g.summary, ron::ser::PrettyConfig::default())
+            .map_err(|e| LibraryError::Invalid {
+                path: rel.clone(),
+                message: format!("could not serialise the summary: {e}"),
+            })?;
+        write_atomic(&tmp.join("summary.ron"), summary.as_bytes())?;
+        write_atomic(&tmp.join("trajectories.rwtraj"), &g.recording.to_bytes())?;
+    }
+    if formats.xodr {
+        let xodr = roadworld_export::xodr::to_xodr(&g.network);
+        let hash = content_hash(xodr.as_bytes());
+        let roads = root.join("roads");
+        std::fs::create_dir_all(&roads).map_err(io_err(&roads))?;
+        let road = roads.join(format!("{hash}.xodr"));
+        if !road.exists() {
+            write_atomic(&road, xodr.as_bytes())?;
+        }
+        let link = tmp.join("road.xodr");
+        let target = format!("../../../../roads/{hash}.xodr");
+        link_or_copy(&target, &road, &link)?;
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+    }
+    std::fs::rename(&tmp, &dir).map_err(io_err(&dir))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn link_or_copy(target: &str, _road: &Path, link: &Path) -> Result<(), LibraryError> {
+    std::os::unix::fs::symlink(target, link).map_err(io_err(link))
+}
+
+#[cfg(not(unix))]
+fn link_or_copy(_target: &str, road: &Path, link: &Path) -> Result<(), LibraryError> {
+    std::fs::copy(road, link).map(|_| ()).map_err(io_err(link))
+}
+
+fn make(lib: &Library, root: &Path, seed: u64, index: u64, formats: Formats) -> Outcome {
+    let entry = lib.pick(seed, index);
+    let name = lib.spec.entries[entry].spec.clone();
+    let s = scenario_seed(seed, index);
+    let spec = &lib.scenarios[entry];
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        generate_targeted(spec, s, TargetOptions::default())
+    }));
+    let t = match run {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            let kind = match e {
+                TargetError::Missed { .. } => FailureKind::MissedTarget,
+                _ => FailureKind::Error,
+            };
+            return Outcome::Failed {
+                index,
+                seed: s,
+                entry: name,
+                kind,
+                message: e.to_string(),
+            };
+        }
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panicked".into());
+            return Outcome::Failed {
+                index,
+                seed: s,
+                entry: name,
+                kind: FailureKind::Panic,
+                message: format!("panic: {message}"),
+            };
+        }
+    };
+    let g = t.generated;
+    let recipe = Recipe {
+        engine: ENGINE.into(),
+        index,
+        entry: name,
+        tries: t.tries,
+        spec: roadworld_spec::to_ron(&g.spec),
+        summary: g.summary.clone(),
+    };
+    let written = (|| {
+        write_outputs(root, index, &g, formats)?;
+        let path = root.join(recipe_path(index));
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).map_err(io_err(p))?;
+        }
+        write_atomic(&path, &recipe.encode()?)?;
+        Ok::<_, LibraryError>(())
+    })();
+    if let Err(e) = written {
+        return Outcome::Fatal(e);
+    }
+    Outcome::Made(Box::new(Made {
+        facts: facts(&g.spec, spec, s, index),
+        recipe,
+    }))
+}
+
+/// Makes the scenarios of a batch that the library at `out` does not have yet, in parallel,
+/// then writes the final index. `progress(done, todo)` is called after each scenario.
+pub fn batch(
+    lib: &Library,
+    out: &Path,
+    opts: BatchOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<BatchReport, LibraryError> {
+    if let Some((i, n)) = opts.shard
+        && (n == 0 || i >= n)
+    {
+        return Err(LibraryError::Invalid {
+            path: out.display().to_string(),
+            message: format!("shard {i}/{n}: needs 0 <= i < n"),
+        });
+    }
+    prepare(out, lib, opts.seed)?;
+    let mut index = index::Index::open(&out.join("index.sqlite"))?;
+    let finished = index.finished()?;
+    clean(out, &finished)?;
+    let wanted: Vec<u64> = (0..opts.count)
+        .filter(|k| opts.shard.is_none_or(|(i, n)| k % n == i))
+        .collect();
+    let todo: Vec<u64> = wanted
+        .iter()
+        .copied()
+        .filter(|k| !finished.contains(k))
+        .collect();
+    let mut report = BatchReport {
+        wanted: wanted.len() as u64,
+        already: (wanted.len() - todo.len()) as u64,
+        ..Default::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs)
+        .build()
+        .map_err(|e| LibraryError::Invalid {
+            path: out.display().to_string(),
+            message: format!("could not start {} worker threads: {e}", opts.jobs),
+        })?;
+    let stop = AtomicBool::new(false);
+    let total = todo.len() as u64;
+    let mut fatal: Option<LibraryError> = None;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<Outcome>();
+        let stop = &stop;
+        let todo = &todo;
+        scope.spawn(move || {
+            pool.install(|| {
+                todo.par_iter().for_each_with(tx, |tx, &k| {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let _ = tx.send(make(lib, out, opts.seed, k, opts.formats));
+                });
+            });
+        });
+        let mut done = 0;
+        for outcome in rx {
+            if fatal.is_some() {
+                continue;
+            }
+            let r = match outcome {
+                Outcome::Made(m) => {
+                    let on = m.recipe.summary.on_target;
+                    index.add(&m.recipe, &m.facts).map(|()| {
+                        report.made += 1;
+                        report.on_target += u64::from(on);
+                    })
+                }
+                Outcome::Failed {
+                    index: k,
+                    seed,
+                    entry,
+                    kind,
+                    message,
+                } => index.fail(k, seed, &entry, kind, &message).map(|()| {
+                    report.failed.push((k, kind, message));
+                }),
+                Outcome::Fatal(e) => Err(e),
+            };
+            if let Err(e) = r {
+                stop.store(true, Ordering::Relaxed);
+                fatal = Some(e);
+                continue;
+            }
+            done += 1;
+            progress(done, total);
+        }
+    });
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    report.failed.sort();
+    index.finish()?;
+    Ok(report)
+}
+
+/// Makes a library scenario again from its recipe and writes its outputs (`formats`) under
+/// `out` in the same layout as an eager batch (`scenarios/...`, `roads/...`): the same bytes.
+/// Fails if the engine makes a different scenario from the recipe (another engine version).
+pub fn materialise(
+    library: &Path,
+    recipe_rel: &str,
+    out: &Path,
+    formats: Formats,
+) -> Result<u64, LibraryError> {
+    let path = library.join(recipe_rel);
+    let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+    let shown = path.display().to_string();
+    let recipe = Recipe::decode(&bytes, &shown)?;
+    let spec = roadworld_spec::parse_spec(&recipe.spec, &shown)?;
+    let seed = spec.seed.ok_or_else(|| LibraryError::Invalid {
+        path: shown.clone(),
+        message: "the recipe's spec has no seed".into(),
+    })?;
+    let t = generate_targeted(&spec, seed, TargetOptions::default()).map_err(|e| {
+        LibraryError::Invalid {
+            path: shown.clone(),
+            message: format!("could not make the scenario again: {e}"),
+        }
+    })?;
+    if t.generated.summary != recipe.summary {
+        return Err(LibraryError::Invalid {
+            path: shown,
+            message: format!(
+                "the scenario made again differs from the recipe's (made by {}, this is {ENGINE})",
+                recipe.engine
+            ),
+        });
+    }
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    write_outputs(out, recipe.index, &t.generated, formats)?;
+    Ok(recipe.index)
+}
+
+/// The library's index file.
+pub fn index_path(library: &Path) -> PathBuf {
+    library.join("index.sqlite")
+}
