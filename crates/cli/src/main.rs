@@ -167,6 +167,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Combine libraries made from the same library spec and seed (e.g. the shards of a
+    /// batch run on several machines) into one: the library one batch would have made.
+    Merge {
+        /// The combined library (created if missing; may already hold some of them).
+        #[arg(long)]
+        out: PathBuf,
+        /// The libraries to take in.
+        #[arg(required = true)]
+        libraries: Vec<PathBuf>,
+    },
     /// Check a spec without generating anything.
     Check {
         #[arg(long)]
@@ -668,6 +678,16 @@ fn run(cli: Cli) -> Result<()> {
                 where_.as_deref(),
             )?;
             library::run_query(&lib, &f, jsonl, limit)?;
+        }
+        Command::Merge { out, libraries } => {
+            let n = roadworld_library::merge(&out, &libraries)
+                .with_context(|| format!("merge into {}", out.display()))?;
+            println!(
+                "{}: {n} scenario(s) taken in from {} librar{}",
+                out.display(),
+                libraries.len(),
+                if libraries.len() == 1 { "y" } else { "ies" }
+            );
         }
         Command::Export {
             library: lib,

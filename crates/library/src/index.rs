@@ -286,6 +286,32 @@ impl Index {
         Ok(())
     }
 
+    /// Takes in every row of another library's index that this one does not have (the
+    /// other library's files must be in place first).
+    pub fn absorb(&mut self, other: &Path) -> Result<(), LibraryError> {
+        let path = self.path.clone();
+        self.conn
+            .execute(
+                "ATTACH DATABASE ?1 AS src",
+                params![other.display().to_string()],
+            )
+            .map_err(sql(&path))?;
+        let r = self
+            .conn
+            .execute_batch(
+                "BEGIN;
+                 INSERT OR IGNORE INTO main.scenarios SELECT * FROM src.scenarios;
+                 INSERT OR IGNORE INTO main.events SELECT * FROM src.events;
+                 INSERT OR IGNORE INTO main.failures SELECT * FROM src.failures;
+                 COMMIT;",
+            )
+            .map_err(sql(other));
+        self.conn
+            .execute_batch("DETACH DATABASE src;")
+            .map_err(sql(&path))?;
+        r
+    }
+
     /// Writes the index again into a fresh file, rows in index order, and puts it in place
     /// of the working one (the library's final `index.sqlite`).
     pub fn finish(self) -> Result<(), LibraryError> {

@@ -618,6 +618,111 @@ pub fn materialise(
     Ok(recipe.index)
 }
 
+/// Combines libraries made from the same library spec and seed (shards, or batches run on
+/// other machines) into `out`, which may already hold some of them: every scenario of each
+/// is copied in (recipe, materialised outputs, roads) and indexed. The result is the library
+/// one batch over all their scenarios would have made. Returns the scenarios taken in.
+pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<u64, LibraryError> {
+    let manifest = |dir: &Path| -> Result<Manifest, LibraryError> {
+        let path = dir.join("library.ron");
+        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        ron::from_str(&text).map_err(|e| LibraryError::Invalid {
+            path: path.display().to_string(),
+            message: format!("not a library manifest: {e}"),
+        })
+    };
+    let Some(first) = inputs.first() else {
+        return Err(LibraryError::Invalid {
+            path: out.display().to_string(),
+            message: "nothing to merge".into(),
+        });
+    };
+    let want = manifest(first)?;
+    for dir in &inputs[1..] {
+        if manifest(dir)? != want {
+            return Err(LibraryError::Invalid {
+                path: dir.join("library.ron").display().to_string(),
+                message: format!(
+                    "made from another library spec, seed or engine than {}",
+                    first.display()
+                ),
+            });
+        }
+    }
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let out_manifest = out.join("library.ron");
+    if out_manifest.exists() {
+        if manifest(out)? != want {
+            return Err(LibraryError::Invalid {
+                path: out_manifest.display().to_string(),
+                message: "made from another library spec, seed or engine than the inputs".into(),
+            });
+        }
+    } else {
+        let bytes = std::fs::read(first.join("library.ron")).map_err(io_err(first))?;
+        write_atomic(&out_manifest, &bytes)?;
+    }
+    let mut index = index::Index::open(&index_path(out))?;
+    let have = index.finished()?;
+    clean(out, &have)?;
+    let mut taken = 0;
+    for dir in inputs {
+        let reader = index::Reader::open(&index_path(dir))?;
+        for f in reader.query("1")? {
+            if have.contains(&f.idx) {
+                continue;
+            }
+            copy_tree(&dir.join(&f.recipe), &out.join(&f.recipe))?;
+            let sd = scenario_dir(f.idx);
+            if dir.join(&sd).exists() {
+                copy_tree(&dir.join(&sd), &out.join(&sd))?;
+            }
+            taken += 1;
+        }
+        copy_tree(&dir.join("roads"), &out.join("roads"))?;
+        drop(reader);
+        index.absorb(&index_path(dir))?;
+    }
+    index.finish()?;
+    Ok(taken)
+}
+
+/// Copies a file, a symlink or a folder (recursively), each file atomically; files already
+/// at the destination are kept (library files are content-addressed or per index).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), LibraryError> {
+    let meta = match std::fs::symlink_metadata(from) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(from)(e)),
+    };
+    if meta.is_dir() {
+        std::fs::create_dir_all(to).map_err(io_err(to))?;
+        let mut names: Vec<_> = std::fs::read_dir(from)
+            .map_err(io_err(from))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(io_err(from))?;
+        names.sort();
+        for n in names {
+            copy_tree(&from.join(&n), &to.join(&n))?;
+        }
+        return Ok(());
+    }
+    if std::fs::symlink_metadata(to).is_ok() {
+        return Ok(());
+    }
+    if let Some(p) = to.parent() {
+        std::fs::create_dir_all(p).map_err(io_err(p))?;
+    }
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(from).map_err(io_err(from))?;
+        return link_or_copy(&target.to_string_lossy(), from, to);
+    }
+    let bytes = std::fs::read(from).map_err(io_err(from))?;
+    write_atomic(to, &bytes)?;
+    Ok(())
+}
+
 /// The library's index file.
 pub fn index_path(library: &Path) -> PathBuf {
     library.join("index.sqlite")

@@ -2,7 +2,7 @@
 //! byte for byte, and refused cleanly where the input or the folder is wrong.
 
 use roadworld_library::index::Reader;
-use roadworld_library::{BatchOptions, Formats, batch, index_path, materialise};
+use roadworld_library::{BatchOptions, Formats, batch, index_path, materialise, merge};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -206,6 +206,25 @@ fn shards_cover_the_library_between_them() {
         .filter(|k| k.ends_with(".ron.gz"))
         .collect();
     assert_eq!(seen, whole_recipes);
+    // Merged (two at once, then the third into the result), the shards are the whole
+    // library, byte for byte.
+    let merged = tmp.path().join("merged");
+    let shard = |i: u32| tmp.path().join(format!("shard{i}"));
+    let n = merge(&merged, &[shard(0), shard(1)]).expect("merge");
+    assert_eq!(n, 4);
+    assert_eq!(
+        merge(&merged, &[shard(2), shard(1)]).expect("merge again"),
+        2
+    );
+    assert_eq!(digests(&whole), digests(&merged));
+    // A library of another seed is not merged in.
+    let other = tmp.path().join("other");
+    let mut o = opts(1, 1, Formats::default());
+    o.seed = 99;
+    batch(&lib, &other, o, NONE).expect("other");
+    let e = merge(&merged, &[other]).expect_err("another seed");
+    assert!(e.to_string().contains("library.ron"), "{e}");
+    assert_eq!(digests(&whole), digests(&merged));
 }
 
 #[test]
@@ -284,8 +303,8 @@ fn a_recipe_made_by_another_engine_is_refused_not_materialised_wrongly() {
 #[test]
 fn the_default_library_draws_from_every_example_spec_with_events() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
-    let lib = roadworld_spec::load_library(&root.join("libraries/default.ron"))
-        .expect("default library");
+    let lib =
+        roadworld_spec::load_library(&root.join("libraries/default.ron")).expect("default library");
     let mut with_events: Vec<String> = std::fs::read_dir(&root)
         .expect("scenarios/")
         .map(|e| e.expect("entry").path())
