@@ -72,7 +72,8 @@ enum Command {
     },
     /// Generate a scenario with its events: writes scenario.ron (the resolved spec: every
     /// drawn value fixed, with its seed; `generate --spec scenario.ron` gives it again),
-    /// trajectories.rwtraj, road.xodr, summary.ron (per event: what and when, its road users,
+    /// trajectories.rwtraj, road.xodr, scenario.xosc (OpenSCENARIO 1.2), summary.ron (per
+    /// event: what and when, its road users,
     /// criticality, solvability, target misses) and preview.gif (top-down, events ringed and
     /// numbered as in the summary).
     Generate {
@@ -118,7 +119,8 @@ enum Command {
         #[arg(long, value_parser = library::parse_shard)]
         shard: Option<(u64, u64)>,
         /// Also write these outputs per scenario now: native (scenario.ron, summary.ron,
-        /// trajectories.rwtraj), xodr (road.xodr, each road once under roads/).
+        /// trajectories.rwtraj), xodr (road.xodr, each road once under roads/), xosc
+        /// (scenario.xosc, OpenSCENARIO 1.2; brings xodr).
         #[arg(long, default_value = "")]
         formats: String,
     },
@@ -160,8 +162,8 @@ enum Command {
         /// An SQL expression over the columns of the view scenario_events (default: all).
         #[arg(long = "where", default_value = "1")]
         where_: String,
-        /// Outputs: native, xodr.
-        #[arg(long, default_value = "native,xodr")]
+        /// Outputs: native, xodr, xosc.
+        #[arg(long, default_value = "native,xosc")]
         formats: String,
         /// Output folder (same layout as the library: scenarios/..., roads/...).
         #[arg(long)]
@@ -459,6 +461,11 @@ fn generate_scenario(
             xodr::to_xodr(&g.network).into_bytes(),
         ),
         (out.join("trajectories.rwtraj"), g.recording.to_bytes()),
+        (
+            out.join("scenario.xosc"),
+            roadworld_export::xosc::to_xosc(&g.recording, &roadworld_library::xosc_info(&g))
+                .into_bytes(),
+        ),
         (
             out.join("summary.ron"),
             ron::ser::to_string_pretty(&g.summary, ron::ser::PrettyConfig::default())

@@ -2,6 +2,8 @@
 //!
 //! - [`xodr`]: ASAM OpenDRIVE 1.7 (`.xodr`), validated in CI against the official XSD and
 //!   read back by a third-party reader;
+//! - [`xosc`]: ASAM OpenSCENARIO 1.2 (`.xosc`) of a recorded scenario, validated in CI against
+//!   the official XSD and parsed by a third-party reader;
 //! - [`preview`]: a top-down picture of a network for people (`road.png`);
 //! - [`animation`]: an animated top-down GIF of a rollout following the ego (`sim.gif`);
 //! - [`write_atomic`]: every file is written under a temporary name and renamed into place,
@@ -11,7 +13,9 @@
 
 pub mod animation;
 pub mod preview;
+mod xml;
 pub mod xodr;
+pub mod xosc;
 
 use std::io::Write;
 use std::path::Path;

@@ -5,92 +5,12 @@
 //! connections carry one connecting road each. Floats are written in Rust's shortest
 //! round-trip form, so the text is exact and the same bytes come out every time.
 
-use quick_xml::escape::escape;
+use crate::xml::{V, Xml, int, num, txt};
 use roadworld_geom::{CubicProfile, PRange, SegmentKind};
 use roadworld_road::model::*;
-use std::fmt::Write;
 
 /// The OpenDRIVE version written.
 pub const XODR_REV: (u32, u32) = (1, 7);
-
-/// An attribute value, formatted straight into the output.
-enum V<'a> {
-    F(f64),
-    I(i64),
-    S(&'a str),
-}
-
-fn num(v: f64) -> V<'static> {
-    V::F(v)
-}
-
-fn int(v: impl Into<i64>) -> V<'static> {
-    V::I(v.into())
-}
-
-fn txt(v: &str) -> V<'_> {
-    V::S(v)
-}
-
-impl<'a> From<&'a str> for V<'a> {
-    fn from(s: &'a str) -> Self {
-        V::S(s)
-    }
-}
-
-struct Xml {
-    out: String,
-    depth: usize,
-    ryu: ryu::Buffer,
-    itoa: itoa::Buffer,
-}
-
-impl Xml {
-    fn indent(&mut self) {
-        for _ in 0..self.depth {
-            self.out.push_str("  ");
-        }
-    }
-    fn open_tag(&mut self, name: &str, attrs: &[(&str, V<'_>)], empty: bool) {
-        self.indent();
-        self.out.push('<');
-        self.out.push_str(name);
-        for (k, v) in attrs {
-            self.out.push(' ');
-            self.out.push_str(k);
-            self.out.push_str("=\"");
-            match v {
-                // Shortest representation that round-trips; -0 written as 0.
-                V::F(x) if *x == 0.0 => self.out.push('0'),
-                V::F(x) if x.is_finite() => {
-                    let t = self.ryu.format_finite(*x);
-                    self.out.push_str(t.strip_suffix(".0").unwrap_or(t));
-                }
-                V::F(x) => {
-                    let _ = write!(self.out, "{x}");
-                }
-                V::I(i) => self.out.push_str(self.itoa.format(*i)),
-                V::S(t) => self.out.push_str(&escape(*t)),
-            }
-            self.out.push('"');
-        }
-        self.out.push_str(if empty { "/>\n" } else { ">\n" });
-        if !empty {
-            self.depth += 1;
-        }
-    }
-    fn open(&mut self, name: &str, attrs: &[(&str, V<'_>)]) {
-        self.open_tag(name, attrs, false);
-    }
-    fn empty(&mut self, name: &str, attrs: &[(&str, V<'_>)]) {
-        self.open_tag(name, attrs, true);
-    }
-    fn close(&mut self, name: &str) {
-        self.depth -= 1;
-        self.indent();
-        let _ = writeln!(self.out, "</{name}>");
-    }
-}
 
 fn poly_attrs(key: &str, s: f64, p: &roadworld_geom::Poly3) -> [(&'static str, V<'static>); 5] {
     let k: &'static str = if key == "s" { "s" } else { "sOffset" };
@@ -477,14 +397,7 @@ fn write_road(x: &mut Xml, road: &Road, rule: &str) {
 
 /// The network as an OpenDRIVE 1.7 document.
 pub fn to_xodr(net: &Network) -> String {
-    let mut x = Xml {
-        out: String::with_capacity(net.roads.len() * 4096 + 1024),
-        depth: 0,
-        ryu: ryu::Buffer::new(),
-        itoa: itoa::Buffer::new(),
-    };
-    x.out
-        .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let mut x = Xml::with_capacity(net.roads.len() * 4096 + 1024);
     x.open("OpenDRIVE", &[]);
     let (mut min_x, mut min_y, mut max_x, mut max_y) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for r in &net.roads {

@@ -84,6 +84,7 @@ fn main() {
             Formats {
                 native: true,
                 xodr: true,
+                xosc: true,
             },
         )
         .expect("materialise");

@@ -115,18 +115,27 @@ pub struct Formats {
     /// `road.xodr` (ASAM OpenDRIVE 1.7): stored once per distinct road under `roads/`, linked
     /// from the scenario's folder.
     pub xodr: bool,
+    /// `scenario.xosc` (ASAM OpenSCENARIO 1.2, every road user on its recorded trajectory);
+    /// brings `road.xodr`, which it refers to.
+    pub xosc: bool,
 }
 
 impl Formats {
-    /// Parses `native,xodr`.
+    /// Parses `native,xodr,xosc` (`xosc` brings `xodr`).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut f = Formats::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
                 "native" => f.native = true,
                 "xodr" => f.xodr = true,
+                "xosc" => {
+                    f.xosc = true;
+                    f.xodr = true;
+                }
                 other => {
-                    return Err(format!("unknown format {other:?} (known: native, xodr)"));
+                    return Err(format!(
+                        "unknown format {other:?} (known: native, xodr, xosc)"
+                    ));
                 }
             }
         }
@@ -134,7 +143,7 @@ impl Formats {
     }
 
     fn any(self) -> bool {
-        self.native || self.xodr
+        self.native || self.xodr || self.xosc
     }
 }
 
@@ -354,6 +363,21 @@ fn facts(spec: &ScenarioSpec, entry_spec: &ScenarioSpec, seed: u64, index: u64) 
     }
 }
 
+/// What the OpenSCENARIO export of a generated scenario says besides its recording (the road
+/// is `road.xodr` beside it).
+pub fn xosc_info(g: &Generated) -> roadworld_export::xosc::XoscInfo<'_> {
+    roadworld_export::xosc::XoscInfo {
+        name: &g.spec.name,
+        description: &g.spec.description,
+        road_file: "road.xodr",
+        environment: roadworld_spec::draw_environment(
+            &g.spec,
+            g.spec.seed.unwrap_or(g.summary.seed),
+        ),
+        duration_s: g.summary.duration_s,
+    }
+}
+
 /// Writes a scenario's materialised outputs into `dir` (and its road under `roads/`).
 fn write_outputs(
     root: &Path,
@@ -386,6 +410,12 @@ fn write_outputs(
             })?;
         write_atomic(&tmp.join("summary.ron"), summary.as_bytes())?;
         write_atomic(&tmp.join("trajectories.rwtraj"), &g.recording.to_bytes())?;
+    }
+    if formats.xosc {
+        write_atomic(
+            &tmp.join("scenario.xosc"),
+            roadworld_export::xosc::to_xosc(&g.recording, &xosc_info(g)).as_bytes(),
+        )?;
     }
     if formats.xodr {
         let xodr = roadworld_export::xodr::to_xodr(&g.network);

@@ -91,6 +91,7 @@ fn one_job_and_two_jobs_make_the_same_library_byte_for_byte() {
     let all = Formats {
         native: true,
         xodr: true,
+        xosc: true,
     };
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
@@ -130,6 +131,7 @@ fn recipes_are_small_and_materialise_to_the_bytes_a_batch_writes() {
     let all = Formats {
         native: true,
         xodr: true,
+        xosc: true,
     };
     let eager = tmp.path().join("eager");
     let lazy = tmp.path().join("lazy");
@@ -158,7 +160,8 @@ fn recipes_are_small_and_materialise_to_the_bytes_a_batch_writes() {
         assert_eq!(de.get(k), Some(v), "{k} differs from the eager batch's");
     }
     let scenario_files = dm.keys().filter(|k| k.starts_with("scenarios/")).count();
-    assert_eq!(scenario_files, 4 * cut_ins.len());
+    // scenario.ron, summary.ron, trajectories.rwtraj, scenario.xosc, road.xodr.
+    assert_eq!(scenario_files, 5 * cut_ins.len());
 }
 
 #[test]
@@ -281,6 +284,7 @@ fn a_recipe_made_by_another_engine_is_refused_not_materialised_wrongly() {
         Formats {
             native: true,
             xodr: false,
+            xosc: false,
         },
     )
     .expect_err("differs");
@@ -294,6 +298,7 @@ fn a_recipe_made_by_another_engine_is_refused_not_materialised_wrongly() {
         Formats {
             native: true,
             xodr: false,
+            xosc: false,
         },
     )
     .expect_err("corrupt");
