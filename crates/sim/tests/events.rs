@@ -38,6 +38,19 @@ fn assert_brought_in_out_of_sight(
     assert_eq!(o.speed_mps, 0.0);
 }
 
+/// Every collision in `rec` that involves one of `ours` (actor indices) involves the ego too:
+/// an event's road users meet nobody but the ego.
+fn assert_only_the_ego_meets(w: &World, rec: &roadworld_sim::Recording, ours: &[u32], seed: u64) {
+    let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
+    for c in roadworld_sim::check::collisions(rec) {
+        let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
+        let mine = ours
+            .iter()
+            .any(|&j| ids.contains(&rec.actors[j as usize].id));
+        assert!(!mine || ids.contains(&ego_id), "seed {seed}: {c}");
+    }
+}
+
 fn run(spec: &ScenarioSpec, seed: u64) -> World {
     let net = roadworld_road::generate(&spec.road, seed).expect("network");
     let mut w = World::new(net, spec, seed).expect("world");
@@ -620,14 +633,8 @@ fn a_red_light_runner_jumps_its_light_across_the_egos_path_while_the_ego_has_gre
             }
         }
         let rec = w.take_recording().expect("recording");
-        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
-        for c in roadworld_sim::check::collisions(&rec) {
-            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
-            let runner = runners
-                .iter()
-                .any(|&j| ids.contains(&rec.actors[j as usize].id));
-            assert!(!runner || ids.contains(&ego_id), "seed {seed}: {c}");
-        }
+        let runners: Vec<u32> = runners.into_iter().collect();
+        assert_only_the_ego_meets(&w, &rec, &runners, seed);
     }
     assert!(acted >= 4, "the runner went in {acted} of 12 runs");
     assert!(brought_in > 0, "no runner was brought in");
@@ -818,12 +825,7 @@ fn an_aggressive_merger_comes_down_the_ramp_and_cuts_in_close_in_front_of_the_eg
             }
         }
         let rec = w.take_recording().expect("recording");
-        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
-        for c in roadworld_sim::check::collisions(&rec) {
-            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
-            let m = merger.is_some_and(|j| ids.contains(&rec.actors[j as usize].id));
-            assert!(!m || ids.contains(&ego_id), "seed {seed}: {c}");
-        }
+        assert_only_the_ego_meets(&w, &rec, merger.as_slice(), seed);
     }
     // (An ego that pulls out to overtake just then leaves it nobody to cut in front of: the
     // event then tries the next on-ramp, while the run lasts.)
@@ -947,16 +949,8 @@ fn a_late_merger_rides_up_a_closed_lane_and_squeezes_in_front_of_the_ego_before_
         }
         // Nobody drives into the closure, and the merger meets nobody but the ego.
         let rec = w.take_recording().expect("recording");
-        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
-        for c in roadworld_sim::check::collisions(&rec) {
-            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
-            let ours = staged.is_some_and(|(m, cl)| {
-                [m, cl]
-                    .iter()
-                    .any(|&j| ids.contains(&rec.actors[j as usize].id))
-            });
-            assert!(!ours || ids.contains(&ego_id), "seed {seed}: {c}");
-        }
+        let ours: Vec<u32> = staged.map_or(Vec::new(), |(m, cl)| vec![m, cl]);
+        assert_only_the_ego_meets(&w, &rec, &ours, seed);
     }
     assert!(
         merged >= 10,
@@ -1046,14 +1040,8 @@ fn a_car_pulls_out_of_a_side_road_across_the_egos_path_from_its_give_way_line() 
         }
         // Nobody but the ego meets the car pulling out.
         let rec = w.take_recording().expect("recording");
-        let ego_id = rec.actors[w.ego.expect("ego") as usize].id;
-        for c in roadworld_sim::check::collisions(&rec) {
-            let ids = [c.actor, c.other.expect("a pair")].map(|k| rec.actors[k as usize].id);
-            let ours = pullers
-                .iter()
-                .any(|&j| ids.contains(&rec.actors[j as usize].id));
-            assert!(!ours || ids.contains(&ego_id), "seed {seed}: {c}");
-        }
+        let pullers: Vec<u32> = pullers.into_iter().collect();
+        assert_only_the_ego_meets(&w, &rec, &pullers, seed);
     }
     assert!(sent >= 8, "it pulled out in {sent} of 12 runs");
     assert_eq!(crossed, sent, "one that pulled out did not cross");
