@@ -221,8 +221,9 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> LibraryError + '_ {
     }
 }
 
-/// Opens or starts the library at `out` for `lib` with `seed`: checks or writes the manifest.
-fn prepare(out: &Path, lib: &Library, seed: u64) -> Result<(), LibraryError> {
+/// Opens or starts the library at `out` for `lib` with `seed`: checks or writes the manifest,
+/// and returns it.
+fn prepare(out: &Path, lib: &Library, seed: u64) -> Result<Manifest, LibraryError> {
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let path = out.join("library.ron");
     let want = Manifest::new(lib, seed);
@@ -247,7 +248,7 @@ fn prepare(out: &Path, lib: &Library, seed: u64) -> Result<(), LibraryError> {
                 ),
             });
         }
-        return Ok(());
+        return Ok(want);
     }
     let text =
         ron::ser::to_string_pretty(&want, ron::ser::PrettyConfig::default()).map_err(|e| {
@@ -257,7 +258,7 @@ fn prepare(out: &Path, lib: &Library, seed: u64) -> Result<(), LibraryError> {
             }
         })?;
     write_atomic(&path, text.as_bytes())?;
-    Ok(())
+    Ok(want)
 }
 
 /// Removes what an interrupted batch left: temporary files anywhere in the library, and
@@ -340,7 +341,7 @@ enum Outcome {
     Fatal(LibraryError),
 }
 
-fn facts(spec: &ScenarioSpec, entry_spec: &ScenarioSpec, seed: u64, index: u64) -> index::RowFacts {
+fn facts(spec: &ScenarioSpec, spec_hash: &str, seed: u64, index: u64) -> index::RowFacts {
     let env = roadworld_spec::draw_environment(spec, spec.seed.unwrap_or(seed));
     let mut classes: Vec<&str> = spec
         .road
@@ -353,7 +354,7 @@ fn facts(spec: &ScenarioSpec, entry_spec: &ScenarioSpec, seed: u64, index: u64) 
     classes.dedup();
     index::RowFacts {
         seed,
-        spec_hash: spec_hash(entry_spec),
+        spec_hash: spec_hash.to_string(),
         road_classes: classes.join(","),
         route_length_m: spec.road.length_m,
         weather: env.weather.name().to_string(),
@@ -447,7 +448,16 @@ fn link_or_copy(_target: &str, road: &Path, link: &Path) -> Result<(), LibraryEr
     std::fs::copy(road, link).map(|_| ()).map_err(io_err(link))
 }
 
-fn make(lib: &Library, root: &Path, seed: u64, index: u64, formats: Formats) -> Outcome {
+/// Makes scenario `index`; `manifest` is the library's (its entries' spec hashes go into the
+/// index row).
+fn make(
+    lib: &Library,
+    manifest: &Manifest,
+    root: &Path,
+    seed: u64,
+    index: u64,
+    formats: Formats,
+) -> Outcome {
     let entry = lib.pick(seed, index);
     let name = lib.spec.entries[entry].spec.clone();
     let s = scenario_seed(seed, index);
@@ -507,7 +517,7 @@ fn make(lib: &Library, root: &Path, seed: u64, index: u64, formats: Formats) -> 
         return Outcome::Fatal(e);
     }
     Outcome::Made(Box::new(Made {
-        facts: facts(&g.spec, spec, s, index),
+        facts: facts(&g.spec, &manifest.entries[entry].spec_hash, s, index),
         recipe,
     }))
 }
@@ -528,7 +538,7 @@ pub fn batch(
             message: format!("shard {i}/{n}: needs 0 <= i < n"),
         });
     }
-    prepare(out, lib, opts.seed)?;
+    let manifest = prepare(out, lib, opts.seed)?;
     let mut index = index::Index::open(&out.join("index.sqlite"))?;
     let finished = index.finished()?;
     clean(out, &finished)?;
@@ -565,7 +575,7 @@ pub fn batch(
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let _ = tx.send(make(lib, out, opts.seed, k, opts.formats));
+                    let _ = tx.send(make(lib, &manifest, out, opts.seed, k, opts.formats));
                 });
             });
         });

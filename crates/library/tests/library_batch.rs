@@ -82,17 +82,27 @@ fn digests(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
+/// Every output format.
+const ALL: Formats = Formats {
+    native: true,
+    xodr: true,
+    xosc: true,
+};
+
+/// The native files only.
+const NATIVE: Formats = Formats {
+    native: true,
+    xodr: false,
+    xosc: false,
+};
+
 const NONE: &(dyn Fn(u64, u64) + Sync) = &|_, _| {};
 
 #[test]
 fn one_job_and_two_jobs_make_the_same_library_byte_for_byte() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let lib = library_spec(tmp.path());
-    let all = Formats {
-        native: true,
-        xodr: true,
-        xosc: true,
-    };
+    let all = ALL;
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     let ra = batch(&lib, &a, opts(8, 1, all), NONE).expect("batch jobs 1");
@@ -128,11 +138,7 @@ fn one_job_and_two_jobs_make_the_same_library_byte_for_byte() {
 fn recipes_are_small_and_materialise_to_the_bytes_a_batch_writes() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let lib = library_spec(tmp.path());
-    let all = Formats {
-        native: true,
-        xodr: true,
-        xosc: true,
-    };
+    let all = ALL;
     let eager = tmp.path().join("eager");
     let lazy = tmp.path().join("lazy");
     let r = batch(&lib, &eager, opts(6, 2, all), NONE).expect("eager batch");
@@ -277,31 +283,11 @@ fn a_recipe_made_by_another_engine_is_refused_not_materialised_wrongly() {
     r.engine = "roadworld 0.0.1".into();
     std::fs::write(dir.join(&rel), r.encode().expect("encode")).expect("write");
     let out = tmp.path().join("out");
-    let e = materialise(
-        &dir,
-        &rel,
-        &out,
-        Formats {
-            native: true,
-            xodr: false,
-            xosc: false,
-        },
-    )
-    .expect_err("differs");
+    let e = materialise(&dir, &rel, &out, NATIVE).expect_err("differs");
     assert!(e.to_string().contains("roadworld 0.0.1"), "{e}");
     assert!(!out.join(roadworld_library::scenario_dir(0)).exists());
     std::fs::write(dir.join(&rel), b"not gzip").expect("write");
-    let e = materialise(
-        &dir,
-        &rel,
-        &out,
-        Formats {
-            native: true,
-            xodr: false,
-            xosc: false,
-        },
-    )
-    .expect_err("corrupt");
+    let e = materialise(&dir, &rel, &out, NATIVE).expect_err("corrupt");
     assert!(e.to_string().contains("not a gzip'd recipe"), "{e}");
 }
 
