@@ -120,7 +120,8 @@ enum Command {
         shard: Option<(u64, u64)>,
         /// Also write these outputs per scenario now: native (scenario.ron, summary.ron,
         /// trajectories.rwtraj), xodr (road.xodr, each road once under roads/), xosc
-        /// (scenario.xosc, OpenSCENARIO 1.2; brings xodr).
+        /// (scenario.xosc, OpenSCENARIO 1.2; brings xodr), commonroad (scenario.cr.xml,
+        /// CommonRoad 2020a around the scene's most critical moment).
         #[arg(long, default_value = "")]
         formats: String,
     },
@@ -162,7 +163,7 @@ enum Command {
         /// An SQL expression over the columns of the view scenario_events (default: all).
         #[arg(long = "where", default_value = "1")]
         where_: String,
-        /// Outputs: native, xodr, xosc.
+        /// Outputs: native, xodr, xosc, commonroad.
         #[arg(long, default_value = "native,xosc")]
         formats: String,
         /// Output folder (same layout as the library: scenarios/..., roads/...).

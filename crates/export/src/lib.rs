@@ -4,6 +4,9 @@
 //!   read back by a third-party reader;
 //! - [`xosc`]: ASAM OpenSCENARIO 1.2 (`.xosc`) of a recorded scenario, validated in CI against
 //!   the official XSD and parsed by a third-party reader;
+//! - [`commonroad`]: CommonRoad 2020a (`.cr.xml`): lanelet network, obstacles with their
+//!   trajectories and the ego's planning problem, validated in CI against the official XSD
+//!   and loaded by commonroad-io and the drivability checker;
 //! - [`preview`]: a top-down picture of a network for people (`road.png`);
 //! - [`animation`]: an animated top-down GIF of a rollout following the ego (`sim.gif`);
 //! - [`write_atomic`]: every file is written under a temporary name and renamed into place,
@@ -12,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod animation;
+pub mod commonroad;
 pub mod preview;
 mod xml;
 pub mod xodr;
@@ -33,6 +37,25 @@ pub enum ExportError {
         path: String,
         source: image::ImageError,
     },
+}
+
+/// Indices kept by greedy thinning of `n` points: from each kept index, the furthest next
+/// index `j` such that `fits(anchor, j)` (the segment anchor..j stands for every point
+/// between) is kept next; the first and last are always kept.
+pub(crate) fn thin_by(n: usize, mut fits: impl FnMut(usize, usize) -> bool) -> Vec<usize> {
+    if n <= 2 {
+        return (0..n).collect();
+    }
+    let mut keep = vec![0];
+    let mut anchor = 0;
+    for j in 1..n - 1 {
+        if !fits(anchor, j + 1) {
+            keep.push(j);
+            anchor = j;
+        }
+    }
+    keep.push(n - 1);
+    keep
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.

@@ -93,9 +93,60 @@ impl Xml {
     pub(crate) fn empty(&mut self, name: &str, attrs: &[(&str, V<'_>)]) {
         self.open_tag(name, attrs, true);
     }
+    /// `<name>text</name>` on one line.
+    pub(crate) fn leaf(&mut self, name: &str, text: &str) {
+        self.indent();
+        let _ = writeln!(self.out, "<{name}>{}</{name}>", escape(text));
+    }
+    /// `<name>v</name>` with `v` as a plain decimal (no exponent, as `xs:decimal` wants),
+    /// rounded to `places` decimals, trailing zeros dropped.
+    pub(crate) fn decimal(&mut self, name: &str, v: f64, places: usize) {
+        self.indent();
+        let _ = write!(self.out, "<{name}>");
+        push_decimal(&mut self.out, v, places);
+        let _ = writeln!(self.out, "</{name}>");
+    }
     pub(crate) fn close(&mut self, name: &str) {
         self.depth -= 1;
         self.indent();
         let _ = writeln!(self.out, "</{name}>");
+    }
+}
+
+/// Appends `v` rounded to `places` decimals, without exponent or trailing zeros (`-0` is `0`).
+pub(crate) fn push_decimal(out: &mut String, v: f64, places: usize) {
+    let start = out.len();
+    let _ = write!(out, "{v:.places$}");
+    if out[start..].contains('.') {
+        let trimmed = out[start..]
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .len();
+        out.truncate(start + trimmed);
+    }
+    if &out[start..] == "-0" {
+        out.truncate(start);
+        out.push('0');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_plain_rounded_and_trimmed() {
+        let f = |v: f64, p: usize| {
+            let mut s = String::new();
+            push_decimal(&mut s, v, p);
+            s
+        };
+        assert_eq!(f(1.0, 3), "1");
+        assert_eq!(f(0.00001, 3), "0");
+        assert_eq!(f(-0.0001, 3), "0");
+        assert_eq!(f(-12.3456, 3), "-12.346");
+        assert_eq!(f(1e-7, 9), "0.0000001");
+        assert_eq!(f(1.5e12, 2), "1500000000000");
+        assert_eq!(f(100.0, 0), "100");
     }
 }

@@ -163,46 +163,24 @@ fn visibility(x: &mut Xml, on: bool) {
 
 /// Indices of the samples kept as trajectory vertices (first and last always).
 pub fn thin(times: &[f64], points: &[[f64; 4]]) -> Vec<usize> {
-    let n = points.len();
-    if n <= 2 {
-        return (0..n).collect();
-    }
-    let mut keep = vec![0];
-    let mut anchor = 0;
-    let mut j = 1;
-    while j < n {
-        // Can the segment anchor..=j+1 stand for every sample between?
-        let next = j + 1;
-        let fits = next < n && times[next] - times[anchor] <= MAX_VERTEX_GAP_S && {
-            let (a, b) = (points[anchor], points[next]);
-            let span = times[next] - times[anchor];
-            (anchor + 1..next).all(|i| {
+    crate::thin_by(points.len(), |anchor, next| {
+        let (a, b) = (points[anchor], points[next]);
+        let span = times[next] - times[anchor];
+        span <= MAX_VERTEX_GAP_S
+            && (anchor + 1..next).all(|i| {
                 let u = if span > 0.0 {
                     (times[i] - times[anchor]) / span
                 } else {
                     0.0
                 };
-                let ix = a[0] + u * (b[0] - a[0]);
-                let iy = a[1] + u * (b[1] - a[1]);
-                let iz = a[2] + u * (b[2] - a[2]);
                 let p = points[i];
-                ((p[0] - ix).powi(2) + (p[1] - iy).powi(2) + (p[2] - iz).powi(2)).sqrt()
-                    <= VERTEX_TOLERANCE_M
+                let d = [0, 1, 2].map(|k| p[k] - (a[k] + u * (b[k] - a[k])));
+                (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() <= VERTEX_TOLERANCE_M
             })
-        };
-        if !fits {
-            keep.push(j);
-            anchor = j;
-        }
-        j += 1;
-    }
-    if keep.last() != Some(&(n - 1)) {
-        keep.push(n - 1);
-    }
-    keep
+    })
 }
 
-fn date_time(env: &Environment) -> String {
+pub(crate) fn date_time(env: &Environment) -> String {
     const DAYS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let mut day = env.day_of_year.clamp(1, 365);
     let mut month = 1;

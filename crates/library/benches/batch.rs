@@ -85,6 +85,7 @@ fn main() {
                 native: true,
                 xodr: true,
                 xosc: true,
+                commonroad: true,
             },
         )
         .expect("materialise");

@@ -118,10 +118,12 @@ pub struct Formats {
     /// `scenario.xosc` (ASAM OpenSCENARIO 1.2, every road user on its recorded trajectory);
     /// brings `road.xodr`, which it refers to.
     pub xosc: bool,
+    /// `scenario.cr.xml` (CommonRoad 2020a: lanelets, obstacles, the ego's planning problem).
+    pub commonroad: bool,
 }
 
 impl Formats {
-    /// Parses `native,xodr,xosc` (`xosc` brings `xodr`).
+    /// Parses `native,xodr,xosc,commonroad` (`xosc` brings `xodr`).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut f = Formats::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -132,9 +134,10 @@ impl Formats {
                     f.xosc = true;
                     f.xodr = true;
                 }
+                "commonroad" => f.commonroad = true,
                 other => {
                     return Err(format!(
-                        "unknown format {other:?} (known: native, xodr, xosc)"
+                        "unknown format {other:?} (known: native, xodr, xosc, commonroad)"
                     ));
                 }
             }
@@ -143,7 +146,7 @@ impl Formats {
     }
 
     fn any(self) -> bool {
-        self.native || self.xodr || self.xosc
+        self.native || self.xodr || self.xosc || self.commonroad
     }
 }
 
@@ -379,6 +382,102 @@ pub fn xosc_info(g: &Generated) -> roadworld_export::xosc::XoscInfo<'_> {
     }
 }
 
+/// The CommonRoad benchmark id of scenario `index` (`ZAM`: the fictitious country CommonRoad
+/// uses for generated maps).
+pub fn benchmark_id(index: u64) -> String {
+    format!("ZAM_Roadworld-1_{}_T-1", index + 1)
+}
+
+/// CommonRoad scenario tags of a generated scenario: `simulated`, its road classes and what
+/// its events are.
+pub fn commonroad_tags(g: &Generated) -> Vec<&'static str> {
+    let mut tags = vec!["simulated"];
+    for z in g.spec.road.zones.iter().filter(|z| z.share > 0.0) {
+        tags.push(match z.class.name() {
+            "motorway" => "interstate",
+            "rural" => "rural",
+            _ => "urban",
+        });
+    }
+    for e in &g.summary.events {
+        tags.push("critical");
+        match e.kind.as_str() {
+            "cut_in" | "aggressive_merge" | "construction_zone" => tags.push("cut_in"),
+            "lead_hard_brake" | "stopped_vehicle" | "debris" => tags.push("emergency_braking"),
+            "wrong_way_driver" => tags.push("oncoming_traffic"),
+            "red_light_runner" | "unprotected_left_turn" | "pull_out" => tags.push("intersection"),
+            _ => {}
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    tags.retain(|t| seen.insert(*t));
+    tags
+}
+
+/// Road users further than this from the ego all along are left out of CommonRoad exports.
+pub const COMMONROAD_RADIUS_M: f64 = 200.0;
+
+/// Seconds a CommonRoad export starts before the scene's most critical moment.
+pub const COMMONROAD_LEAD_S: f64 = 5.0;
+/// Seconds a CommonRoad export goes on after it.
+pub const COMMONROAD_TRAIL_S: f64 = 3.0;
+
+/// A scenario's CommonRoad export: [`COMMONROAD_LEAD_S`] before the scene's most critical
+/// moment (the ego's least time-to-collision, else its first contact) to
+/// [`COMMONROAD_TRAIL_S`] after, starting once the ego and that road user are in the scene;
+/// without such a moment, from when every event's road users are in the scene to its end.
+/// The header remarks give roadworld's own measure there, for cross-checks.
+pub fn to_commonroad(g: &Generated, index: u64) -> String {
+    use roadworld_export::commonroad as cr;
+    let rec = &g.recording;
+    let scene = &g.summary.scene;
+    let critical = scene
+        .min_ttc_s
+        .map(|e| ("least constant-velocity TTC (s)", e))
+        .or(scene.collision.map(|e| ("first contact", e)));
+    let (frames, remarks) = match critical {
+        Some((what, e)) => {
+            let at = (e.at_s / rec.step_s).round() as usize;
+            let frames =
+                cr::window_around(rec, at, &[e.actor], COMMONROAD_LEAD_S, COMMONROAD_TRAIL_S);
+            let remark = format!(
+                "roadworld {what}: {:.4} at {:.3} s of the scene (time step {}) with actor {}",
+                e.value,
+                e.at_s,
+                at as i64 - frames.start as i64,
+                e.actor
+            );
+            (frames, vec![remark])
+        }
+        None => {
+            let needed: Vec<u32> = g
+                .summary
+                .events
+                .iter()
+                .flat_map(|e| e.actors.iter().copied())
+                .collect();
+            (cr::window(rec, &needed), Vec::new())
+        }
+    };
+    let id = benchmark_id(index);
+    let tags = commonroad_tags(g);
+    cr::to_commonroad(
+        &g.network,
+        rec,
+        &cr::CommonRoadInfo {
+            benchmark_id: &id,
+            environment: roadworld_spec::draw_environment(
+                &g.spec,
+                g.spec.seed.unwrap_or(g.summary.seed),
+            ),
+            tags: &tags,
+            frames,
+            radius_m: Some(COMMONROAD_RADIUS_M),
+            remarks: &remarks,
+        },
+    )
+}
+
 /// Writes a scenario's materialised outputs into `dir` (and its road under `roads/`).
 fn write_outputs(
     root: &Path,
@@ -416,6 +515,12 @@ fn write_outputs(
         write_atomic(
             &tmp.join("scenario.xosc"),
             roadworld_export::xosc::to_xosc(&g.recording, &xosc_info(g)).as_bytes(),
+        )?;
+    }
+    if formats.commonroad {
+        write_atomic(
+            &tmp.join("scenario.cr.xml"),
+            to_commonroad(g, index).as_bytes(),
         )?;
     }
     if formats.xodr {

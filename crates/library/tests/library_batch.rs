@@ -87,6 +87,7 @@ const ALL: Formats = Formats {
     native: true,
     xodr: true,
     xosc: true,
+    commonroad: true,
 };
 
 /// The native files only.
@@ -94,6 +95,7 @@ const NATIVE: Formats = Formats {
     native: true,
     xodr: false,
     xosc: false,
+    commonroad: false,
 };
 
 const NONE: &(dyn Fn(u64, u64) + Sync) = &|_, _| {};
@@ -166,8 +168,9 @@ fn recipes_are_small_and_materialise_to_the_bytes_a_batch_writes() {
         assert_eq!(de.get(k), Some(v), "{k} differs from the eager batch's");
     }
     let scenario_files = dm.keys().filter(|k| k.starts_with("scenarios/")).count();
-    // scenario.ron, summary.ron, trajectories.rwtraj, scenario.xosc, road.xodr.
-    assert_eq!(scenario_files, 5 * cut_ins.len());
+    // scenario.ron, summary.ron, trajectories.rwtraj, scenario.xosc, scenario.cr.xml,
+    // road.xodr.
+    assert_eq!(scenario_files, 6 * cut_ins.len());
 }
 
 #[test]

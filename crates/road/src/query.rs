@@ -27,8 +27,9 @@ pub struct LaneGraph {
     lateral: Vec<Vec<u32>>,
 }
 
-/// The lane that continues `lane` at one end of its section: `at_end` is the `+s` end.
-fn continuation(net: &Network, lane: LaneRef, at_end: bool) -> Vec<LaneRef> {
+/// The lanes that continue `lane` at one end of its section (`at_end`: the `+s` end), through
+/// lane links, road links and junction connections, whatever the lanes' types.
+pub fn continuation(net: &Network, lane: LaneRef, at_end: bool) -> Vec<LaneRef> {
     let road = net.road(lane.road);
     let i = lane.section as usize;
     let Some(l) = road.sections[i].lane(lane.lane) else {
