@@ -133,6 +133,68 @@ fn a_batch_killed_mid_way_and_run_again_equals_an_uninterrupted_one() {
     assert_eq!(digests(&whole), digests(&killed));
 }
 
+/// A full disk, for real: the batch runs in a mount namespace of its own on a tmpfs of
+/// 8 MiB (`unshare -rm`, util-linux; user namespaces or root), which fills up during the
+/// fourth scenario's trajectories.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_stops_the_batch_with_a_clear_error_and_resuming_elsewhere_finishes_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = setup(tmp.path());
+    let whole = tmp.path().join("whole");
+    let mnt = tmp.path().join("mnt");
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&mnt).expect("mkdir");
+    let count = 6;
+
+    let mut c = roadworld();
+    batch_args(&mut c, &lib, &whole, count);
+    let o = c.output().expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // In the namespace: mount, run the batch onto the small disk, keep its exit status and
+    // stderr, and copy what it left out before the mount goes away with the namespace.
+    let script = r#"mount -t tmpfs -o size=8m none "$1" || exit 90
+"$2" batch --spec "$3" --count "$4" --seed 5 --jobs 2 --formats native,xodr --out "$1/lib" 2> "$5.stderr"
+echo $? > "$5.rc"
+cp -a "$1/lib" "$5""#;
+    let o = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script, "sh"])
+        .arg(&mnt)
+        .arg(env!("CARGO_BIN_EXE_roadworld"))
+        .arg(&lib)
+        .arg(count.to_string())
+        .arg(&copy)
+        .output()
+        .expect("unshare (util-linux) runs");
+    assert!(
+        o.status.success(),
+        "could not run the batch on a tmpfs in a mount namespace: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rc = std::fs::read_to_string(copy.with_extension("rc")).expect("rc");
+    let stderr = std::fs::read_to_string(copy.with_extension("stderr")).expect("stderr");
+    assert_eq!(rc.trim(), "1", "{stderr}");
+    let line = stderr.lines().last().unwrap_or_default();
+    assert!(
+        line.starts_with("error: ")
+            && line.contains("No space left on device")
+            && line.contains("/mnt/lib/"),
+        "{stderr}"
+    );
+    assert_eq!(line.matches("No space left on device").count(), 1, "{line}");
+    let made = recipes(&copy);
+    assert!(made >= 1 && made < count as usize, "{made} recipes");
+
+    // The library it left is consistent: run again on a disk with room, it is the library
+    // an uninterrupted batch makes.
+    let mut c = roadworld();
+    batch_args(&mut c, &lib, &copy, count);
+    let o = c.output().expect("resume");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(digests(&whole), digests(&copy));
+}
+
 #[test]
 fn query_and_export_find_and_materialise_what_the_index_says() {
     let tmp = tempfile::tempdir().expect("tempdir");
