@@ -102,36 +102,29 @@ pub fn run_batch(
     Ok(())
 }
 
-/// Per event type: scenarios, on target, collisions, min TTC percentiles.
+/// Per event type: events, on target, collisions, min TTC percentiles; then the totals.
 fn summary_table(library: &Path) -> Result<String> {
-    let r = Reader::open(&index_path(library))?;
-    let all = r.query("1")?;
-    let mut by: std::collections::BTreeMap<String, (u64, u64, u64)> = Default::default();
-    for f in &all {
-        let types = f
-            .row
-            .get("event_types")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        let key = if types.is_empty() { "(none)" } else { types };
-        let e = by.entry(key.to_string()).or_default();
-        e.0 += 1;
-        e.1 += u64::from(f.row.get("on_target").and_then(|v| v.as_i64()) == Some(1));
-        e.2 += u64::from(f.row.get("collision").and_then(|v| v.as_i64()) == Some(1));
-    }
-    let mut s = String::from(
-        "| event types | scenarios | on target | with a collision |\n| --- | --- | --- | --- |\n",
+    Ok(roadworld_library::report::stats(library)?.table())
+}
+
+/// `roadworld stats`: the table, and the HTML report.
+pub fn run_stats(library: &Path, html: Option<&Path>) -> Result<()> {
+    let stats = roadworld_library::report::stats(library)
+        .with_context(|| format!("stats of {}", library.display()))?;
+    println!("{}", stats.table());
+    let out = html.map_or_else(|| library.join("report"), Path::to_path_buf);
+    let name = library.file_name().map_or_else(
+        || library.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
     );
-    for (k, (n, on, col)) in &by {
-        let _ = writeln!(s, "| {k} | {n} | {on} | {col} |");
-    }
-    let _ = write!(
-        s,
-        "{} scenario(s) in the library, {} failed",
-        all.len(),
-        r.failures()?.len()
+    let files = roadworld_library::report::write_report(&stats, &name, &out)
+        .with_context(|| format!("report into {}", out.display()))?;
+    println!(
+        "report: {} ({} plots)",
+        out.join("index.html").display(),
+        files.len() - 1
     );
-    Ok(s)
+    Ok(())
 }
 
 /// The SQL filter from `roadworld query`'s flags.

@@ -180,6 +180,15 @@ enum Command {
         #[arg(required = true)]
         libraries: Vec<PathBuf>,
     },
+    /// What a library holds: the table per event type, and an HTML report with PNG plots
+    /// (event types, TTC, PET and distance histograms, road classes, weather, time of day).
+    Stats {
+        /// Library folder.
+        library: PathBuf,
+        /// Where to write the report (default: the library's `report` folder).
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// Check a spec without generating anything.
     Check {
         #[arg(long)]
@@ -687,6 +696,7 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             library::run_query(&lib, &f, jsonl, limit)?;
         }
+        Command::Stats { library: lib, html } => library::run_stats(&lib, html.as_deref())?,
         Command::Merge { out, libraries } => {
             let n = roadworld_library::merge(&out, &libraries)
                 .with_context(|| format!("merge into {}", out.display()))?;

@@ -237,6 +237,34 @@ fn query_and_export_find_and_materialise_what_the_index_says() {
         .expect("query");
     assert!(o.status.success());
     assert!(o.stdout.is_empty());
+    // Stats: the table per event type, and a report whose page shows every plot it wrote.
+    let report = tmp.path().join("report");
+    let o = roadworld()
+        .arg("stats")
+        .arg(&dir)
+        .arg("--html")
+        .arg(&report)
+        .output()
+        .expect("stats");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("| cut_in | 4 |"), "{table}");
+    assert!(table.contains("4 scenario(s) in the library"), "{table}");
+    let html = std::fs::read_to_string(report.join("index.html")).expect("index.html");
+    let mut pngs = 0;
+    for e in std::fs::read_dir(&report).expect("report") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "png") {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                html.contains(&format!("src=\"{name}\"")),
+                "{name} not on the page"
+            );
+            assert!(std::fs::read(&p).expect("png").starts_with(b"\x89PNG"));
+            pngs += 1;
+        }
+    }
+    assert_eq!(pngs, 7);
     // A bad expression is an error naming it.
     let o = roadworld()
         .arg("query")

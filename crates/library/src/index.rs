@@ -367,6 +367,17 @@ pub struct Found {
     pub row: serde_json::Map<String, serde_json::Value>,
 }
 
+/// One event of a library's index (the columns `roadworld stats` uses).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub idx: u64,
+    pub kind: String,
+    pub min_ttc_s: Option<f64>,
+    pub pet_s: Option<f64>,
+    pub collision: bool,
+    pub on_target: bool,
+}
+
 impl Reader {
     /// Opens a library's index read-only.
     pub fn open(path: &Path) -> Result<Self, LibraryError> {
@@ -424,6 +435,30 @@ impl Reader {
             out.push(Found { idx, recipe, row });
         }
         Ok(out)
+    }
+
+    /// Every event of the library, in index order.
+    pub fn events(&self) -> Result<Vec<EventRow>, LibraryError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT idx, kind, min_ttc_s, pet_s, collision, on_target FROM events \
+                 ORDER BY idx, event",
+            )
+            .map_err(sql(&self.path))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(EventRow {
+                    idx: r.get::<_, i64>(0)? as u64,
+                    kind: r.get(1)?,
+                    min_ttc_s: r.get(2)?,
+                    pet_s: r.get(3)?,
+                    collision: r.get::<_, i64>(4)? != 0,
+                    on_target: r.get::<_, i64>(5)? != 0,
+                })
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<Result<_, _>>().map_err(sql(&self.path))
     }
 
     /// Scenarios that could not be made: (index, seed, entry, kind, message).

@@ -25,6 +25,7 @@
 
 pub mod index;
 pub mod recipe;
+pub mod report;
 
 use rayon::prelude::*;
 use recipe::{Recipe, content_hash};
