@@ -121,7 +121,8 @@ enum Command {
         /// Also write these outputs per scenario now: native (scenario.ron, summary.ron,
         /// trajectories.rwtraj), xodr (road.xodr, each road once under roads/), xosc
         /// (scenario.xosc, OpenSCENARIO 1.2; brings xodr), commonroad (scenario.cr.xml,
-        /// CommonRoad 2020a around the scene's most critical moment).
+        /// CommonRoad 2020a around the scene's most critical moment), csv
+        /// (trajectories.csv).
         #[arg(long, default_value = "")]
         formats: String,
     },
@@ -163,7 +164,7 @@ enum Command {
         /// An SQL expression over the columns of the view scenario_events (default: all).
         #[arg(long = "where", default_value = "1")]
         where_: String,
-        /// Outputs: native, xodr, xosc, commonroad.
+        /// Outputs: native, xodr, xosc, commonroad, csv.
         #[arg(long, default_value = "native,xosc")]
         formats: String,
         /// Output folder (same layout as the library: scenarios/..., roads/...).

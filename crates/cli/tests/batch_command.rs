@@ -134,8 +134,8 @@ fn a_batch_killed_mid_way_and_run_again_equals_an_uninterrupted_one() {
 }
 
 /// A full disk, for real: the batch runs in a mount namespace of its own on a tmpfs of
-/// 8 MiB (`unshare -rm`, util-linux; user namespaces or root), which fills up during the
-/// fourth scenario's trajectories.
+/// 3 MiB (`unshare -rm`, util-linux; user namespaces or root), which fills up about half way
+/// through the library (6.5 MB).
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_stops_the_batch_with_a_clear_error_and_resuming_elsewhere_finishes_it() {
@@ -154,7 +154,7 @@ fn a_full_disk_stops_the_batch_with_a_clear_error_and_resuming_elsewhere_finishe
 
     // In the namespace: mount, run the batch onto the small disk, keep its exit status and
     // stderr, and copy what it left out before the mount goes away with the namespace.
-    let script = r#"mount -t tmpfs -o size=8m none "$1" || exit 90
+    let script = r#"mount -t tmpfs -o size=3m none "$1" || exit 90
 "$2" batch --spec "$3" --count "$4" --seed 5 --jobs 2 --formats native,xodr --out "$1/lib" 2> "$5.stderr"
 echo $? > "$5.rc"
 cp -a "$1/lib" "$5""#;

@@ -86,6 +86,7 @@ fn main() {
                 xodr: true,
                 xosc: true,
                 commonroad: true,
+                csv: true,
             },
         )
         .expect("materialise");

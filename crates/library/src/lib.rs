@@ -121,10 +121,12 @@ pub struct Formats {
     pub xosc: bool,
     /// `scenario.cr.xml` (CommonRoad 2020a: lanelets, obstacles, the ego's planning problem).
     pub commonroad: bool,
+    /// `trajectories.csv`: the trajectories as CSV (one row per actor per step).
+    pub csv: bool,
 }
 
 impl Formats {
-    /// Parses `native,xodr,xosc,commonroad` (`xosc` brings `xodr`).
+    /// Parses `native,xodr,xosc,commonroad,csv` (`xosc` brings `xodr`).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut f = Formats::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -136,9 +138,10 @@ impl Formats {
                     f.xodr = true;
                 }
                 "commonroad" => f.commonroad = true,
+                "csv" => f.csv = true,
                 other => {
                     return Err(format!(
-                        "unknown format {other:?} (known: native, xodr, xosc, commonroad)"
+                        "unknown format {other:?} (known: native, xodr, xosc, commonroad, csv)"
                     ));
                 }
             }
@@ -147,7 +150,7 @@ impl Formats {
     }
 
     fn any(self) -> bool {
-        self.native || self.xodr || self.xosc || self.commonroad
+        self.native || self.xodr || self.xosc || self.commonroad || self.csv
     }
 }
 
@@ -516,6 +519,12 @@ fn write_outputs(
         write_atomic(
             &tmp.join("scenario.xosc"),
             roadworld_export::xosc::to_xosc(&g.recording, &xosc_info(g)).as_bytes(),
+        )?;
+    }
+    if formats.csv {
+        write_atomic(
+            &tmp.join("trajectories.csv"),
+            g.recording.to_csv().as_bytes(),
         )?;
     }
     if formats.commonroad {

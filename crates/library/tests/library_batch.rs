@@ -88,6 +88,7 @@ const ALL: Formats = Formats {
     xodr: true,
     xosc: true,
     commonroad: true,
+    csv: true,
 };
 
 /// The native files only.
@@ -96,6 +97,7 @@ const NATIVE: Formats = Formats {
     xodr: false,
     xosc: false,
     commonroad: false,
+    csv: false,
 };
 
 const NONE: &(dyn Fn(u64, u64) + Sync) = &|_, _| {};
@@ -168,9 +170,9 @@ fn recipes_are_small_and_materialise_to_the_bytes_a_batch_writes() {
         assert_eq!(de.get(k), Some(v), "{k} differs from the eager batch's");
     }
     let scenario_files = dm.keys().filter(|k| k.starts_with("scenarios/")).count();
-    // scenario.ron, summary.ron, trajectories.rwtraj, scenario.xosc, scenario.cr.xml,
-    // road.xodr.
-    assert_eq!(scenario_files, 6 * cut_ins.len());
+    // scenario.ron, summary.ron, trajectories.rwtraj, trajectories.csv, scenario.xosc,
+    // scenario.cr.xml, road.xodr.
+    assert_eq!(scenario_files, 7 * cut_ins.len());
 }
 
 #[test]
