@@ -35,6 +35,7 @@ from pathlib import Path
 REMARK = re.compile(
     r"<!-- roadworld least constant-velocity TTC \(s\): ([-0-9.e]+) at ([0-9.]+) s of the "
     r"scene \(time step (-?\d+)\) with actor (\d+) -->")
+SERIES = re.compile(r"<!-- roadworld constant-velocity TTC \(s\) with actor \d+ by time step:([^>]*)-->")
 ACTOR = re.compile(r"<!-- actor (\d+) \((\w+) \d+(, the ego)?\) -->")
 OBSTACLE = re.compile(r'<(dynamicObstacle|staticObstacle) id="(\d+)">')
 
@@ -78,6 +79,34 @@ def state_at(text: str, obstacle: int, step: int):
                       text[start.end():end], re.S)
         return (float(p.group(1)), float(p.group(2)), float(p.group(3)), 0.0, 0.0)
     return tuple(float(last.group(k)) for k in (1, 2, 3, 5, 6))
+
+
+def states(text: str, obstacle: int) -> dict[int, tuple]:
+    """Every state of an obstacle by time step: (x, y, heading, speed, acceleration)."""
+    start = re.search(rf'<(dynamicObstacle|staticObstacle) id="{obstacle}">', text)
+    if not start:
+        return {}
+    end = text.index(f"</{start.group(1)}>", start.end())
+    out = {int(m.group(4)): tuple(float(m.group(k)) for k in (1, 2, 3, 5, 6))
+           for m in STATE.finditer(text, start.end(), end)}
+    if not out:  # a static obstacle: one pose, standing
+        p = re.search(r"<x>([-0-9.]+)</x><y>([-0-9.]+)</y>.*?<exact>([-0-9.]+)</exact>",
+                      text[start.end():end], re.S)
+        out = {-1: (float(p.group(1)), float(p.group(2)), float(p.group(3)), 0.0, 0.0)}
+    return out
+
+
+def steady_follow(e: tuple, o: tuple) -> bool:
+    """Where CriMe's TTC and a constant-velocity TTC mean the same: the other is ahead in
+    the ego's lane going its way (or standing), on a lane heading east, and both keep their
+    speed (equal accelerations)."""
+    dx, dy = o[0] - e[0], o[1] - e[1]
+    c, s = math.cos(e[2]), math.sin(e[2])
+    lon, lat = dx * c + dy * s, -dx * s + dy * c
+    dh = abs((o[2] - e[2] + math.pi) % (2 * math.pi) - math.pi)
+    return (lon > 0 and abs(lat) <= 1.5 and (dh <= 0.3 or o[3] <= 0.1)
+            and math.cos(e[2]) >= math.cos(0.3) and abs(e[4] - o[4]) <= 0.1
+            and abs(e[4]) <= 0.1)
 
 
 def situation(text: str, ego: int, other: int, step: int) -> str:
@@ -150,6 +179,24 @@ def check(path: Path, args) -> dict:
             for r in csv.DictReader(fh):
                 v = float(r["value"])
                 vals[int(r["time_step"])] = v
+    # Step by step, where the two definitions meet.
+    series = {}
+    m = SERIES.search(text)
+    if m:
+        for item in m.group(1).split():
+            k, v = item.split(":")
+            series[int(k)] = math.inf if v == "-" else float(v)
+    se, so = states(text, ego), states(text, other)
+    compared = agreed = 0
+    for k, cv in vals.items():
+        ours_k = series.get(k)
+        e, o = se.get(k), so.get(k, so.get(-1))
+        if (ours_k is None or e is None or o is None or math.isnan(cv) or math.isinf(cv)
+                or math.isinf(ours_k) or not steady_follow(e, o)):
+            continue
+        compared += 1
+        agreed += abs(cv - ours_k) <= args.tol * ours_k
+    row.update(steps_compared=compared, steps_agreed=agreed)
     at = vals.get(step, math.nan)
     finite = [v for v in vals.values() if not math.isnan(v) and not math.isinf(v)]
     mn = min(finite) if finite else math.inf
@@ -165,7 +212,8 @@ def main() -> int:
     here = Path(__file__).resolve()
     ap.add_argument("--crime", default=str(here.parents[2] / ".." / "shared" / "validators" / "crime_metrics.py"))
     ap.add_argument("--python", default=sys.executable)
-    ap.add_argument("--steps", type=int, default=10, help="time steps either side (default 10)")
+    ap.add_argument("--steps", type=int, default=80,
+                    help="time steps either side to evaluate (default 80: the whole window)")
     ap.add_argument("--tol", type=float, default=0.05)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -189,13 +237,19 @@ def main() -> int:
             print(f"{r['status']:<6} {r['file']}: ours {r['ours']:.3f} s vs {r['kind']} "
                   f"{r['situation']} "
                   f"(step {r['step']}); CriMe {r['crime_at']:.3f} s there, least "
-                  f"{r['crime_min']:.3f} s (diff {100 * r['rel_at']:.1f}% / {100 * r['rel_min']:.1f}%)")
+                  f"{r['crime_min']:.3f} s (diff {100 * r['rel_at']:.1f}% / {100 * r['rel_min']:.1f}%); "
+                  f"steady following at {r['steps_compared']} step(s), {r['steps_agreed']} within tolerance")
         else:
             print(f"{r['status']}: {r['file']}")
     measured = [r for r in rows if "crime_at" in r]
     agree = [r for r in measured if r["status"] == "agree"]
     print(f"crime cross-check: {len(rows)} scene(s), {len(measured)} measured by CriMe, "
           f"{len(agree)} within {100 * a.tol:.0f}%")
+    steps = sum(r["steps_compared"] for r in measured)
+    steps_ok = sum(r["steps_agreed"] for r in measured)
+    print(f"time steps of steady following in an eastbound lane (where the definitions meet): "
+          f"{steps} in {sum(r['steps_compared'] > 0 for r in measured)} scene(s), "
+          f"{steps_ok} within {100 * a.tol:.0f}%")
     kinds = sorted({r.get("situation", "-") for r in measured})
     print("| situation | scenes | within tol | CriMe infinite |")
     print("| --- | --- | --- | --- |")
@@ -205,7 +259,7 @@ def main() -> int:
               f"{sum(math.isinf(r['crime_min']) for r in rs)} |")
     if a.csv:
         keys = ["file", "status", "situation", "ours", "step", "actor", "kind", "ego_id", "other_id",
-                "crime_at", "crime_min", "rel_at", "rel_min"]
+                "crime_at", "crime_min", "rel_at", "rel_min", "steps_compared", "steps_agreed"]
         with open(a.csv, "w", newline="") as fh:
             w = csv.DictWriter(fh, keys, extrasaction="ignore")
             w.writeheader()

@@ -35,6 +35,7 @@ use roadworld_spec::library::{Library, scenario_seed};
 use roadworld_spec::{ScenarioSpec, SpecError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -451,7 +452,25 @@ pub fn to_commonroad(g: &Generated, index: u64) -> String {
                 at as i64 - frames.start as i64,
                 e.actor
             );
-            (frames, vec![remark])
+            // The pair's TTC at every time step, for cross-checks against other tools.
+            let mut series = format!(
+                "roadworld constant-velocity TTC (s) with actor {} by time step:",
+                e.actor
+            );
+            if let Some(ego) = rec.actors.iter().position(|a| a.ego) {
+                let t = roadworld_scenario::criticality::tracks(rec, &[ego as u32, e.actor]);
+                for (step, k) in frames.clone().enumerate() {
+                    match roadworld_scenario::criticality::ttc_at(&t[0], &t[1], k) {
+                        Some(v) => {
+                            let _ = write!(series, " {step}:{v:.4}");
+                        }
+                        None => {
+                            let _ = write!(series, " {step}:-");
+                        }
+                    }
+                }
+            }
+            (frames, vec![remark, series])
         }
         None => {
             let needed: Vec<u32> = g

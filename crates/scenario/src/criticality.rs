@@ -125,6 +125,13 @@ pub fn tracks(rec: &Recording, actors: &[u32]) -> Vec<Track> {
     out
 }
 
+/// The constant-velocity TTC of two road users at frame `k`, as [`measure`] takes it (`None`
+/// when one is not there, or they do not touch within [`HORIZON_S`]).
+pub fn ttc_at(a: &Track, b: &Track, k: usize) -> Option<f64> {
+    let (sa, sb) = (a.at(k)?, b.at(k)?);
+    ttc_constant_velocity(&a.body(sa), sa.velocity(), &b.body(sb), sb.velocity())
+}
+
 /// Constant-velocity time to collision of two boxes (0 when they overlap).
 pub fn ttc_constant_velocity(a: &Obb, va: Vector2, b: &Obb, vb: Vector2) -> Option<f64> {
     a.first_contact(b, va - vb, HORIZON_S)
