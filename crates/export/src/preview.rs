@@ -189,20 +189,8 @@ fn draw_marks(cv: &mut Canvas, road: &Road, step: f64) {
             } else {
                 WHITE
             };
-            let (dash, gap) = if road.class == RoadClass::Motorway {
-                (6.0, 12.0)
-            } else {
-                (3.0, 6.0)
-            };
-            let doubles: &[(f64, bool)] = match m.kind {
-                MarkKind::Solid => &[(0.0, false)],
-                MarkKind::Broken => &[(0.0, true)],
-                MarkKind::SolidSolid => &[(-0.15, false), (0.15, false)],
-                MarkKind::SolidBroken => &[(-0.15, false), (0.15, true)],
-                MarkKind::BrokenSolid => &[(-0.15, true), (0.15, false)],
-                MarkKind::None => &[],
-            };
-            for (off, broken) in doubles {
+            let (dash, gap) = road.class.dash_pattern_m();
+            for (off, broken) in m.kind.lines() {
                 for w in ss.windows(2) {
                     let mid = 0.5 * (w[0] + w[1]) - s0;
                     if *broken && mid.rem_euclid(dash + gap) > dash {

@@ -79,6 +79,14 @@ pub enum RoadClass {
 }
 
 impl RoadClass {
+    /// Dash and gap lengths of broken lines, metres (dashes start at the lane section's start).
+    pub fn dash_pattern_m(self) -> (f64, f64) {
+        if self == Self::Motorway {
+            (6.0, 12.0)
+        } else {
+            (3.0, 6.0)
+        }
+    }
     /// Lower-case name, as used in specs and indexes.
     pub fn name(self) -> &'static str {
         match self {
@@ -120,6 +128,21 @@ pub enum MarkKind {
     SolidSolid,
     SolidBroken,
     BrokenSolid,
+}
+
+impl MarkKind {
+    /// The painted lines of this marking: `(lateral offset from the lane border in metres,
+    /// broken)`; double lines are 0.3 m apart.
+    pub fn lines(self) -> &'static [(f64, bool)] {
+        match self {
+            Self::Solid => &[(0.0, false)],
+            Self::Broken => &[(0.0, true)],
+            Self::SolidSolid => &[(-0.15, false), (0.15, false)],
+            Self::SolidBroken => &[(-0.15, false), (0.15, true)],
+            Self::BrokenSolid => &[(-0.15, true), (0.15, false)],
+            Self::None => &[],
+        }
+    }
 }
 
 /// Lane marking colours.
