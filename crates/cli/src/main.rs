@@ -195,6 +195,35 @@ enum Command {
         #[arg(long)]
         spec: PathBuf,
     },
+    /// Render frames of a scenario from the ego's camera rig (front, surround or bev), with
+    /// camera metadata, headless. Runs the `roadworld-render` program beside this one (built
+    /// with `cargo build --release -p roadworld-render`, which brings in Bevy); `roadworld
+    /// render --help` lists its options.
+    #[command(disable_help_flag = true)]
+    Render {
+        /// Arguments for roadworld-render, e.g. --spec scenarios/urban.ron --out frames/.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+}
+
+/// Runs `roadworld-<name>` from this program's folder (or the PATH) with `args`, and exits
+/// with its status.
+fn run_companion(name: &str, args: &[std::ffi::OsString]) -> Result<()> {
+    let program = format!("roadworld-{name}");
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(&program)))
+        .filter(|p| p.is_file());
+    let path = beside.unwrap_or_else(|| PathBuf::from(&program));
+    let status = match std::process::Command::new(&path).args(args).status() {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "`roadworld {name}` needs the {program} program, which is not built: run `cargo build --release -p roadworld-{name}` (it brings in Bevy; about 15 minutes the first time)"
+        ),
+        Err(e) => return Err(e).with_context(|| format!("running {}", path.display())),
+    };
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 fn lane_samples_csv(net: &Network) -> String {
@@ -667,6 +696,7 @@ fn bench(runs: u32) -> Result<String> {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Bench { runs } => println!("{}", bench(runs)?),
+        Command::Render { args } => run_companion("render", &args)?,
         Command::Batch {
             spec,
             count,
