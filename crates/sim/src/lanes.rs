@@ -170,18 +170,28 @@ impl Lane {
     fn locate(&self, d_m: f64) -> (usize, f64) {
         let pts = self.points.as_slice();
         let top = pts.len().saturating_sub(2);
-        // Samples are nearly evenly spaced: start at the even-spacing guess and walk.
+        // Samples are evenly spaced within curves and within straight runs: start at the
+        // even-spacing guess and walk a little; where the spacing changes (a long straight
+        // run before a curve), search.
         let g = d_m * self.index_per_m;
         let mut i = if g > 0.0 {
             g.min(top as f64) as u32 as usize
         } else {
             0
         };
-        while i > 0 && pts[i].d_m > d_m {
+        let mut walk = 0;
+        while i > 0 && pts[i].d_m > d_m && walk < 4 {
             i -= 1;
+            walk += 1;
         }
-        while i < top && pts[i + 1].d_m <= d_m {
+        while i < top && pts[i + 1].d_m <= d_m && walk < 4 {
             i += 1;
+            walk += 1;
+        }
+        if walk == 4 {
+            i = pts[..=top]
+                .partition_point(|p| p.d_m <= d_m)
+                .saturating_sub(1);
         }
         let (a, b) = (pts[i].d_m, pts[(i + 1).min(pts.len() - 1)].d_m);
         let span = b - a;
@@ -498,6 +508,9 @@ impl LaneMap {
             lane.entry = lane.prev.is_empty() && at_near_end && near_link.is_none();
             lane.advisory_mps = advisory(lane);
             lane.entry_speed_mps = lane.advisory_mps.first().copied().unwrap_or(0.0);
+            if lane.junction.is_none() {
+                thin_straight_runs(lane);
+            }
         }
         let mut map = Self {
             lanes,
@@ -902,6 +915,68 @@ fn close_intervals(
     (ia.0 <= ia.1).then_some((ia, ib))
 }
 
+/// The longest span between two samples of a straight run.
+const MAX_STRAIGHT_SPAN_M: f64 = 250.0;
+
+/// Drops the samples inside straight runs of a lane (no curvature, constant width and
+/// advisory speed, position, height and road coordinates linear in `d`), where linear
+/// interpolation between the run's ends gives the same point to within a micrometre. Long
+/// straight lanes then take a few samples per kilometre instead of a hundred, which keeps
+/// the lane geometry of a large world in the processor's caches.
+fn thin_straight_runs(lane: &mut Lane) {
+    let (pts, adv) = (&lane.points, &lane.advisory_mps);
+    let n = pts.len();
+    if n < 3 || adv.len() != n {
+        return;
+    }
+    // Whether every sample strictly between `a` and `b` lies on the straight from `a` to `b`.
+    let straight = |a: usize, b: usize| {
+        let (p, q) = (&pts[a], &pts[b]);
+        let span = q.d_m - p.d_m;
+        if span <= 0.0 || span > MAX_STRAIGHT_SPAN_M {
+            return false;
+        }
+        let flat = |k: usize| {
+            pts[k].curvature_per_m.abs() < 1e-9
+                && pts[k].width_m == p.width_m
+                && adv[k] == adv[a]
+                && normalize_angle(pts[k].heading_rad - p.heading_rad).abs() < 1e-9
+        };
+        flat(b)
+            && (a..=b).all(flat)
+            && (a + 1..b).all(|k| {
+                let m = &pts[k];
+                let w = (m.d_m - p.d_m) / span;
+                let off = |u: f64, v: f64, x: f64| (u + (v - u) * w - x).abs() < 1e-6;
+                off(p.x_m, q.x_m, m.x_m)
+                    && off(p.y_m, q.y_m, m.y_m)
+                    && off(p.z_m, q.z_m, m.z_m)
+                    && off(p.s_m, q.s_m, m.s_m)
+                    && off(p.t_m, q.t_m, m.t_m)
+            })
+    };
+    let mut keep = vec![0usize];
+    let mut a = 0;
+    while a + 1 < n {
+        let mut b = a + 1;
+        while b + 1 < n && straight(a, b + 1) {
+            b += 1;
+        }
+        keep.push(b);
+        a = b;
+    }
+    if keep.len() == n {
+        return;
+    }
+    lane.points = keep.iter().map(|&k| pts[k]).collect();
+    lane.advisory_mps = keep.iter().map(|&k| adv[k]).collect();
+    lane.index_per_m = if lane.length_m > 0.0 {
+        (lane.points.len() - 1) as f64 / lane.length_m
+    } else {
+        0.0
+    };
+}
+
 /// Deceleration drivers use to slow for a curve or a lower limit ahead.
 pub const ANTICIPATION_DECEL_MPS2: f64 = 1.2;
 
@@ -924,4 +999,90 @@ fn advisory(lane: &Lane) -> Vec<f64> {
         v[k] = v[k].min((v[k + 1] * v[k + 1] + 2.0 * ANTICIPATION_DECEL_MPS2 * dd).sqrt());
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workloads;
+
+    /// The lane as it was sampled, before thinning.
+    fn dense(net: &Network, lane: &Lane) -> Lane {
+        let road = net.road(lane.lane.road);
+        let mut d = lane.clone();
+        d.points = sample_lane(
+            road,
+            lane.lane.section as usize,
+            lane.lane.lane,
+            lane.forward,
+        );
+        d.index_per_m = (d.points.len() - 1) as f64 / d.length_m;
+        d.advisory_mps = advisory(&d);
+        d
+    }
+
+    fn thinned_lanes_match_their_dense_samples(spec: &roadworld_spec::ScenarioSpec) -> usize {
+        let net = roadworld_road::generate(&spec.road, 1).unwrap();
+        let map = LaneMap::new(&net);
+        let mut dropped = 0;
+        for lane in map.lanes.iter().filter(|l| l.length_m > 0.0) {
+            let full = dense(&net, lane);
+            dropped += full.points.len() - lane.points.len();
+            assert_eq!(lane.points.len(), lane.advisory_mps.len());
+            let n = (lane.length_m * 3.0).ceil() as usize;
+            for k in 0..=n + 2 {
+                // A little past both ends too: positions clamp to the lane.
+                let d = -1.0 + (lane.length_m + 2.0) * k as f64 / (n + 2) as f64;
+                let (p, q) = (lane.at(d), full.at(d));
+                let close = |a: f64, b: f64| (a - b).abs() < 1e-5;
+                assert!(
+                    close(p.x_m, q.x_m)
+                        && close(p.y_m, q.y_m)
+                        && close(p.z_m, q.z_m)
+                        && close(p.s_m, q.s_m)
+                        && close(p.t_m, q.t_m)
+                        && close(p.width_m, q.width_m)
+                        && close(p.curvature_per_m, q.curvature_per_m)
+                        && normalize_angle(p.heading_rad - q.heading_rad).abs() < 1e-9
+                        && close(lane.advisory_at(d), full.advisory_at(d))
+                        && close(lane.width_at(d), full.width_at(d)),
+                    "{} at d = {d}: thinned {p:?}, dense {q:?}",
+                    lane.id
+                );
+            }
+            assert!(
+                (lane.usable_to_for(2.5) - full.usable_to_for(2.5)).abs() < 1e-9,
+                "{}",
+                lane.id
+            );
+        }
+        dropped
+    }
+
+    #[test]
+    fn thinning_straight_runs_keeps_every_lane_where_it_was() {
+        // Long straights, and a network of curves, junctions, ramps and tapers.
+        assert!(thinned_lanes_match_their_dense_samples(&workloads::scaling(1000)) > 0);
+        thinned_lanes_match_their_dense_samples(&workloads::mixed_6km());
+    }
+
+    #[test]
+    fn straight_lanes_keep_a_sample_every_250_m() {
+        // Each 10 m sample was 72 bytes: 200 km of eight lanes took 11 MB.
+        let spec = workloads::scaling(1000);
+        let net = roadworld_road::generate(&spec.road, 1).unwrap();
+        let map = LaneMap::new(&net);
+        let km: f64 = map.lanes.iter().map(|l| l.length_m).sum::<f64>() / 1000.0;
+        assert!(km > 150.0, "{km} km of lanes");
+        for lane in &map.lanes {
+            let most = (lane.length_m / 240.0).ceil() as usize + 1;
+            assert!(
+                lane.points.len() <= most,
+                "{}: {} samples over {} m",
+                lane.id,
+                lane.points.len(),
+                lane.length_m
+            );
+        }
+    }
 }
