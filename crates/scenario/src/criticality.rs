@@ -21,7 +21,7 @@
 
 use roadworld_geom::{Obb, Vector2};
 use roadworld_sim::Recording;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -354,8 +354,36 @@ fn ttc_along_paths(ego: &Path, other: &Path, k: usize) -> Option<f64> {
     None
 }
 
-/// Grid cells whose centres a body covers.
-fn covered_cells(t: &Track, s: &State) -> impl Iterator<Item = (i64, i64)> {
+/// `v.floor() as i64`, without a call to libm's `floor` (the same value for every `v`,
+/// NaN and out of range included: both saturate).
+#[inline]
+fn floor_i64(v: f64) -> i64 {
+    let t = v as i64;
+    if (t as f64) > v {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
+}
+
+/// `v.ceil() as i64`, as [`floor_i64`].
+#[inline]
+fn ceil_i64(v: f64) -> i64 {
+    let t = v as i64;
+    if (t as f64) < v {
+        t.saturating_add(1)
+    } else {
+        t
+    }
+}
+
+/// Calls `f` with each grid cell whose centre a body covers, column by column.
+///
+/// Each column of the body's bounding box is cut to the rows the box can reach there (from
+/// each pair of sides not parallel to the column, widened by a row for rounding), and every
+/// row left is tested exactly: the cells are the ones a test of the whole bounding box
+/// finds, in the same order, at a fraction of the tests for a box turned off the grid.
+fn for_covered_cells(t: &Track, s: &State, mut f: impl FnMut(i64, i64)) {
     let c = t.body(s).corners();
     let (lo_x, hi_x) = c
         .iter()
@@ -365,30 +393,53 @@ fn covered_cells(t: &Track, s: &State) -> impl Iterator<Item = (i64, i64)> {
         .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.y), h.max(p.y)));
     let (sin, cos) = s.heading_rad.sin_cos();
     let (hl, hw, x, y) = (0.5 * t.length_m, 0.5 * t.width_m, s.x_m, s.y_m);
-    let cell = |v: f64| (v / PET_CELL_M).floor() as i64;
-    (cell(lo_x)..=cell(hi_x)).flat_map(move |i| {
-        (cell(lo_y)..=cell(hi_y)).filter_map(move |j| {
-            let (dx, dy) = (
-                (i as f64 + 0.5) * PET_CELL_M - x,
-                (j as f64 + 0.5) * PET_CELL_M - y,
-            );
-            let inside = (dx * cos + dy * sin).abs() <= hl && (-dx * sin + dy * cos).abs() <= hw;
-            inside.then_some((i, j))
-        })
-    })
+    let cell = |v: f64| floor_i64(v / PET_CELL_M);
+    let (row_lo, row_hi) = (cell(lo_y), cell(hi_y));
+    for i in cell(lo_x)..=cell(hi_x) {
+        let dx = (i as f64 + 0.5) * PET_CELL_M - x;
+        let (mut lo, mut hi) = (row_lo, row_hi);
+        // Rows where `|offset + dy * slope| <= half` can hold (`dy` of the row's centre).
+        let mut cut = |offset: f64, slope: f64, half: f64| {
+            if slope.abs() > 1e-6 {
+                let (a, b) = ((-half - offset) / slope, (half - offset) / slope);
+                let (a, b) = (a.min(b), a.max(b));
+                lo = lo.max(floor_i64((a + y) / PET_CELL_M - 0.5) - 1);
+                hi = hi.min(ceil_i64((b + y) / PET_CELL_M - 0.5) + 1);
+            }
+        };
+        cut(dx * cos, sin, hl);
+        cut(-dx * sin, cos, hw);
+        for j in lo..=hi {
+            let dy = (j as f64 + 0.5) * PET_CELL_M - y;
+            if (dx * cos + dy * sin).abs() <= hl && (-dx * sin + dy * cos).abs() <= hw {
+                f(i, j);
+            }
+        }
+    }
 }
 
 /// Fine cells per side of a coarse cell (for skipping positions away from the other's ground
 /// before rasterising).
 const COARSE_CELLS: i64 = 16;
 
-/// The cells a track covers over `frames`: first and last tick in each. With `near`, only
-/// positions whose bounding box touches those coarse cells are rasterised.
+/// Cells per coarse block (a block is `COARSE_CELLS` fine cells on a side).
+const BLOCK_CELLS: usize = (COARSE_CELLS * COARSE_CELLS) as usize;
+/// A fine cell nobody covered.
+const EMPTY_TICK: u32 = u32::MAX;
+
+/// First and last tick in each fine cell of one coarse block (`EMPTY_TICK` where none),
+/// row-major by the cell's offset in the block.
+type Block = [(u32, u32); BLOCK_CELLS];
+
+/// The cells a track covers over `frames`: first and last tick in each, kept in dense
+/// blocks of [`COARSE_CELLS`] x [`COARSE_CELLS`] fine cells (one hash lookup per block
+/// instead of one per cell). With `near`, only positions whose bounding box touches those
+/// coarse cells are rasterised.
 #[derive(Debug, Default)]
 struct Occupancy {
-    cells: HashMap<(i64, i64), (usize, usize)>,
-    /// Coarse cells holding covered cells.
-    region: HashSet<(i64, i64)>,
+    /// Coarse cells holding covered cells: where their fine cells are in `blocks`.
+    index: HashMap<(i64, i64), usize>,
+    blocks: Vec<Block>,
 }
 
 /// The coarse cells of a body's bounding box.
@@ -397,8 +448,8 @@ fn coarse_box(t: &Track, s: &State) -> [(i64, i64); 2] {
     let (mut lo, mut hi) = ((i64::MAX, i64::MAX), (i64::MIN, i64::MIN));
     for p in c {
         let (i, j) = (
-            ((p.x / PET_CELL_M).floor() as i64).div_euclid(COARSE_CELLS),
-            ((p.y / PET_CELL_M).floor() as i64).div_euclid(COARSE_CELLS),
+            floor_i64(p.x / PET_CELL_M).div_euclid(COARSE_CELLS),
+            floor_i64(p.y / PET_CELL_M).div_euclid(COARSE_CELLS),
         );
         lo = (lo.0.min(i), lo.1.min(j));
         hi = (hi.0.max(i), hi.1.max(j));
@@ -406,10 +457,20 @@ fn coarse_box(t: &Track, s: &State) -> [(i64, i64); 2] {
     [lo, hi]
 }
 
+/// The coarse block of a fine cell, and the cell's place in it.
+#[inline]
+fn block_of((i, j): (i64, i64)) -> ((i64, i64), usize) {
+    let (bi, bj) = (i.div_euclid(COARSE_CELLS), j.div_euclid(COARSE_CELLS));
+    let (oi, oj) = (i.rem_euclid(COARSE_CELLS), j.rem_euclid(COARSE_CELLS));
+    ((bi, bj), (oi * COARSE_CELLS + oj) as usize)
+}
+
 impl Occupancy {
-    fn new(t: &Track, frames: Range<usize>, near: Option<&HashSet<(i64, i64)>>) -> Self {
+    fn new(t: &Track, frames: Range<usize>, near: Option<&Occupancy>) -> Self {
         // Positions between frames are interpolated, [`PET_SUBSTEPS`] per frame.
         let mut out = Occupancy::default();
+        // The block written last (cells of one position mostly share it).
+        let mut last: Option<((i64, i64), usize)> = None;
         for k in frames.clone() {
             let Some(s0) = t.at(k) else { continue };
             let next = t.at(k + 1).filter(|_| k + 1 < frames.end);
@@ -417,7 +478,7 @@ impl Occupancy {
                 // Skipped when neither this position's box nor the next one's touches.
                 let touches = |s: &State| {
                     let [lo, hi] = coarse_box(t, s);
-                    (lo.0..=hi.0).any(|i| (lo.1..=hi.1).any(|j| n.contains(&(i, j))))
+                    (lo.0..=hi.0).any(|i| (lo.1..=hi.1).any(|j| n.index.contains_key(&(i, j))))
                 };
                 if !touches(s0) && next.is_none_or(|s1| !touches(s1)) {
                     continue;
@@ -436,18 +497,29 @@ impl Occupancy {
                     },
                     None => *s0,
                 };
-                let tick = k * PET_SUBSTEPS + j;
-                for cell in covered_cells(t, &s) {
-                    let e = out.cells.entry(cell).or_insert((tick, tick));
+                let tick = u32::try_from(k * PET_SUBSTEPS + j).unwrap_or(EMPTY_TICK - 1);
+                for_covered_cells(t, &s, |i, j| {
+                    let (key, at) = block_of((i, j));
+                    let block = match last {
+                        Some((k, b)) if k == key => b,
+                        _ => {
+                            let blocks = &mut out.blocks;
+                            let b = *out.index.entry(key).or_insert_with(|| {
+                                blocks.push([(EMPTY_TICK, EMPTY_TICK); BLOCK_CELLS]);
+                                blocks.len() - 1
+                            });
+                            last = Some((key, b));
+                            b
+                        }
+                    };
+                    let e = &mut out.blocks[block][at];
+                    if e.0 == EMPTY_TICK {
+                        e.0 = tick;
+                    }
                     e.1 = tick;
-                }
+                });
             }
         }
-        out.region = out
-            .cells
-            .keys()
-            .map(|&(i, j)| (i.div_euclid(COARSE_CELLS), j.div_euclid(COARSE_CELLS)))
-            .collect();
         out
     }
 }
@@ -455,29 +527,35 @@ impl Occupancy {
 /// PET between two occupancies: the least time and the frame the second entered.
 fn pet_between(ca: &Occupancy, cb: &Occupancy, step_s: f64) -> Option<(f64, usize)> {
     let mut best: Option<(f64, usize)> = None;
-    let (small, large) = if ca.cells.len() <= cb.cells.len() {
+    let (small, large) = if ca.blocks.len() <= cb.blocks.len() {
         (ca, cb)
     } else {
         (cb, ca)
     };
-    for (cell, &(a_in, a_out)) in &small.cells {
-        let Some(&(b_in, b_out)) = large.cells.get(cell) else {
+    for (key, &ia) in &small.index {
+        let Some(&ib) = large.index.get(key) else {
             continue;
         };
-        // The first leaves between its last tick and the next, the second enters between
-        // the tick before its first and that one: the midpoints are one tick apart less.
-        let (gap_ticks, entered) = if a_out < b_in {
-            (b_in - a_out - 1, b_in)
-        } else if b_out < a_in {
-            (a_in - b_out - 1, a_in)
-        } else {
-            (0, a_in.max(b_in))
-        };
-        let pet = gap_ticks as f64 * step_s / PET_SUBSTEPS as f64;
-        let entered = entered / PET_SUBSTEPS;
-        // Least PET, then earliest: the same whatever order the cells come in.
-        if best.is_none_or(|(p, f)| (pet, entered) < (p, f)) {
-            best = Some((pet, entered));
+        let (sa, sb) = (&small.blocks[ia], &large.blocks[ib]);
+        for (&(a_in, a_out), &(b_in, b_out)) in sa.iter().zip(sb.iter()) {
+            if a_in == EMPTY_TICK || b_in == EMPTY_TICK {
+                continue;
+            }
+            // The first leaves between its last tick and the next, the second enters between
+            // the tick before its first and that one: the midpoints are one tick apart less.
+            let (gap_ticks, entered) = if a_out < b_in {
+                (b_in - a_out - 1, b_in)
+            } else if b_out < a_in {
+                (a_in - b_out - 1, a_in)
+            } else {
+                (0, a_in.max(b_in))
+            };
+            let pet = f64::from(gap_ticks) * step_s / PET_SUBSTEPS as f64;
+            let entered = entered as usize / PET_SUBSTEPS;
+            // Least PET, then earliest: the same whatever order the cells come in.
+            if best.is_none_or(|(p, f)| (pet, entered) < (p, f)) {
+                best = Some((pet, entered));
+            }
         }
     }
     best
@@ -493,7 +571,7 @@ pub fn post_encroachment_time(
     step_s: f64,
 ) -> Option<(f64, usize)> {
     let ca = Occupancy::new(a, frames.clone(), None);
-    let cb = Occupancy::new(b, frames, Some(&ca.region));
+    let cb = Occupancy::new(b, frames, Some(&ca));
     pet_between(&ca, &cb, step_s)
 }
 
@@ -581,7 +659,7 @@ pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64)
                 keep_min(&mut c.min_thw_s, thw, t, other.actor);
             }
         }
-        let other_cells = Occupancy::new(other, both, Some(&ego_cells.region));
+        let other_cells = Occupancy::new(other, both, Some(&ego_cells));
         if let Some((pet, k)) = pet_between(&ego_cells, &other_cells, step_s) {
             keep_min(&mut c.pet_s, pet, k as f64 * step_s, other.actor);
         }
@@ -766,5 +844,130 @@ mod tests {
         let (gap, closing) = leader_gap(&e, CAR, &st(30.0, 0.0, 0.0, 15.0, 0.0), CAR).unwrap();
         assert_relative_eq!(gap, 26.0);
         assert_relative_eq!(closing, 5.0);
+    }
+
+    /// Every cell of the bounding box whose centre the exact test puts inside (what
+    /// [`for_covered_cells`] stands for).
+    fn cells_by_scanning_the_bounding_box(t: &Track, s: &State) -> Vec<(i64, i64)> {
+        let c = t.body(s).corners();
+        let (lo_x, hi_x) = c
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.x), h.max(p.x)));
+        let (lo_y, hi_y) = c
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.y), h.max(p.y)));
+        let (sin, cos) = s.heading_rad.sin_cos();
+        let (hl, hw) = (0.5 * t.length_m, 0.5 * t.width_m);
+        let cell = |v: f64| (v / PET_CELL_M).floor() as i64;
+        let mut out = Vec::new();
+        for i in cell(lo_x)..=cell(hi_x) {
+            for j in cell(lo_y)..=cell(hi_y) {
+                let dx = (i as f64 + 0.5) * PET_CELL_M - s.x_m;
+                let dy = (j as f64 + 0.5) * PET_CELL_M - s.y_m;
+                if (dx * cos + dy * sin).abs() <= hl && (-dx * sin + dy * cos).abs() <= hw {
+                    out.push((i, j));
+                }
+            }
+        }
+        out
+    }
+
+    fn covered(t: &Track, s: &State) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for_covered_cells(t, s, |i, j| out.push((i, j)));
+        out
+    }
+
+    fn body(length_m: f64, width_m: f64) -> Track {
+        Track {
+            actor: 0,
+            length_m,
+            width_m,
+            first_frame: 0,
+            states: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn covered_cells_are_the_bounding_box_scan_on_and_off_the_grid_axes() {
+        // Boxes square to the grid, on cell centres and edges, where rounding decides.
+        for heading in [
+            0.0,
+            FRAC_PI_2,
+            PI,
+            -FRAC_PI_2,
+            1e-7,
+            FRAC_PI_2 - 1e-7,
+            FRAC_PI_4,
+        ] {
+            for (x, y) in [
+                (0.0, 0.0),
+                (0.125, 0.125),
+                (1.0, -2.5),
+                (50_000.125, -49_999.875),
+            ] {
+                for (l, w) in [(4.0, 2.0), (4.5, 1.75), (0.25, 0.25), (12.0, 2.5)] {
+                    let (t, s) = (body(l, w), st(x, y, heading, 0.0, 0.0));
+                    let want = cells_by_scanning_the_bounding_box(&t, &s);
+                    assert!(!want.is_empty() || l < 0.5);
+                    assert_eq!(covered(&t, &s), want, "{x} {y} {heading} {l}x{w}");
+                }
+            }
+        }
+    }
+
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+
+    proptest::proptest! {
+        #[test]
+        fn covered_cells_are_the_bounding_box_scan(
+            x in -60_000.0..60_000.0f64,
+            y in -60_000.0..60_000.0f64,
+            heading in -7.0..7.0f64,
+            quarter in 0..4i32,
+            near_axis in proptest::bool::ANY,
+            l in 0.2..20.0f64,
+            w in 0.2..4.0f64,
+        ) {
+            // Half the cases a hair off a grid axis, where the row cut is narrowest.
+            let heading = if near_axis {
+                f64::from(quarter) * FRAC_PI_2 + heading * 1e-6
+            } else {
+                heading
+            };
+            let (t, s) = (body(l, w), st(x, y, heading, 0.0, 0.0));
+            proptest::prop_assert_eq!(covered(&t, &s), cells_by_scanning_the_bounding_box(&t, &s));
+        }
+
+        #[test]
+        fn floor_and_ceil_to_integers_match_the_library(v in proptest::num::f64::ANY) {
+            proptest::prop_assert_eq!(floor_i64(v), v.floor() as i64);
+            proptest::prop_assert_eq!(ceil_i64(v), v.ceil() as i64);
+        }
+    }
+
+    #[test]
+    fn floor_and_ceil_to_integers_at_the_edges() {
+        for v in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            -1.0,
+            1.0,
+            -1e-300,
+            2.5e15 + 0.5,
+            -(2f64.powi(52)) - 0.5,
+            9.3e18,
+            -9.3e18,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ] {
+            assert_eq!(floor_i64(v), v.floor() as i64, "{v}");
+            assert_eq!(ceil_i64(v), v.ceil() as i64, "{v}");
+        }
     }
 }

@@ -169,7 +169,9 @@ pub fn generate(
 }
 
 /// [`generate`], stopping early once every event is over (or was skipped) when `until_over`:
-/// the events' summaries are the same as in the full run, the scene's covers less.
+/// the events' summaries are the same as in the full run; the scene's criticality is not
+/// measured then (it stays empty: a cut rollout would not give the whole scene's anyway, and
+/// measuring the ego against everyone near it is most of a try's cost).
 pub fn generate_with(
     spec: &ScenarioSpec,
     seed: u64,
@@ -218,6 +220,7 @@ pub fn generate_with(
     let ego = rec.actors.iter().position(|a| a.ego).map(|i| i as u32);
     let all_frames = 0..rec.frames();
     let scene = match ego {
+        Some(_) if until_over => Criticality::default(),
         Some(e) => {
             let others = near(&rec, e, all_frames.clone(), NEAR_M as f32);
             measure_ego(&rec, e, &others, all_frames.clone())
