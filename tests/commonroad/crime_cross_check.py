@@ -62,25 +62,6 @@ STATE = re.compile(r"<(?:initialState|state)><position><point><x>([-0-9.]+)</x><
                    r"</velocity><acceleration><exact>([-0-9.]+)</exact>")
 
 
-def state_at(text: str, obstacle: int, step: int):
-    """(x, y, heading, speed, acceleration) of an obstacle at a time step (its last state
-    before, if it has none there), from the document's text."""
-    start = re.search(rf'<(dynamicObstacle|staticObstacle) id="{obstacle}">', text)
-    if not start:
-        return None
-    end = text.index(f"</{start.group(1)}>", start.end())
-    last = None
-    for m in STATE.finditer(text, start.end(), end):
-        last = m
-        if int(m.group(4)) == step:
-            break
-    if last is None:
-        p = re.search(r"<x>([-0-9.]+)</x><y>([-0-9.]+)</y>.*?<exact>([-0-9.]+)</exact>",
-                      text[start.end():end], re.S)
-        return (float(p.group(1)), float(p.group(2)), float(p.group(3)), 0.0, 0.0)
-    return tuple(float(last.group(k)) for k in (1, 2, 3, 5, 6))
-
-
 def states(text: str, obstacle: int) -> dict[int, tuple]:
     """Every state of an obstacle by time step: (x, y, heading, speed, acceleration)."""
     start = re.search(rf'<(dynamicObstacle|staticObstacle) id="{obstacle}">', text)
@@ -109,11 +90,20 @@ def steady_follow(e: tuple, o: tuple) -> bool:
             and abs(e[4]) <= 0.1)
 
 
-def situation(text: str, ego: int, other: int, step: int) -> str:
+def state_at(by_step: dict[int, tuple], step: int):
+    """The state at a time step, or the last one when there is none then (a static
+    obstacle's one pose); None for no states."""
+    if step in by_step:
+        return by_step[step]
+    return by_step[max(by_step)] if by_step else None
+
+
+def situation(se: dict[int, tuple], so: dict[int, tuple], step: int) -> str:
     """How the pair stands at the step, in the terms that decide whether CriMe's TTC can
-    agree with a two-dimensional constant-velocity TTC (see the README's cross-check)."""
-    e, o = state_at(text, ego, step), state_at(text, other, step)
-    e0 = state_at(text, ego, 0)
+    agree with a two-dimensional constant-velocity TTC (see the README's cross-check);
+    `se`, `so`: the ego's and the other's states by time step."""
+    e, o = state_at(se, step), state_at(so, step)
+    e0 = state_at(se, 0)
     if e is None or o is None or e0 is None:
         return "unknown"
     dx, dy = o[0] - e[0], o[1] - e[1]
@@ -159,10 +149,9 @@ def check(path: Path, args) -> dict:
                     kind = a.group(2)
     other = ids.get(actor)
     if other is None:
-        # standing obstacles carry no actor comment of their own: find it by elimination
-        return {**row, "status": f"actor {actor} not written (standing obstacle or outside the window)"}
-    row.update(kind=kind, ego_id=ego, other_id=other,
-               situation=situation(text, ego, other, step))
+        return {**row, "status": f"actor {actor} not written (outside the window)"}
+    se, so = states(text, ego), states(text, other)
+    row.update(kind=kind, ego_id=ego, other_id=other, situation=situation(se, so, step))
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "pair.xml"
         f.write_text(pair_file(text, {ego, other}))
@@ -186,7 +175,6 @@ def check(path: Path, args) -> dict:
         for item in m.group(1).split():
             k, v = item.split(":")
             series[int(k)] = math.inf if v == "-" else float(v)
-    se, so = states(text, ego), states(text, other)
     compared = agreed = 0
     for k, cv in vals.items():
         ours_k = series.get(k)

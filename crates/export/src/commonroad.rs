@@ -33,7 +33,7 @@
 use crate::xml::{Xml, int, push_decimal, txt};
 use roadworld_geom::Point2;
 use roadworld_road::query::continuation;
-use roadworld_road::{LaneRef, LaneType, Network, Road, RoadClass, TrafficSide};
+use roadworld_road::{LaneRef, LaneType, Network, Road, RoadClass};
 use roadworld_sim::record::{Recording, Sample};
 use roadworld_spec::{ActorKind, Environment, Weather};
 use std::collections::BTreeMap;
@@ -168,12 +168,6 @@ fn lanelet_types(road: &Road, kind: LaneType) -> Vec<&'static str> {
     t
 }
 
-/// Whether lane `id` runs along `+s` (sidewalks and other lanes follow the traffic on their
-/// side of the road).
-fn runs_forward(id: i32, side: TrafficSide) -> bool {
-    Road::lane_runs_forward(id, side)
-}
-
 fn distance_to_chord(a: Point2, b: Point2, u: f64, p: Point2) -> f64 {
     let q = a + (b - a) * u;
     (p - q).norm()
@@ -200,7 +194,7 @@ fn bounds(net: &Network, road: &Road, i: usize, id: i32) -> Option<(Vec<Point2>,
         k += 1;
         keep
     });
-    let forward = runs_forward(id, net.traffic_side);
+    let forward = Road::lane_runs_forward(id, net.traffic_side);
     if !forward {
         ss.reverse();
     }
@@ -270,7 +264,7 @@ pub fn lanelets(net: &Network) -> Vec<Lanelet> {
     let side = net.traffic_side;
     for l in out.iter_mut() {
         let lane = l.lane;
-        let forward = runs_forward(lane.lane, side);
+        let forward = Road::lane_runs_forward(lane.lane, side);
         let ends = |at_end: bool| -> Vec<u32> {
             let mut v: Vec<u32> = continuation(net, lane, at_end)
                 .into_iter()
@@ -295,7 +289,7 @@ pub fn lanelets(net: &Network) -> Vec<Lanelet> {
                 return None;
             }
             let other = ids.get(&LaneRef { lane: next, ..lane })?;
-            Some((*other, runs_forward(next, side) == forward))
+            Some((*other, Road::lane_runs_forward(next, side) == forward))
         };
         l.adjacent_left = toward(forward);
         l.adjacent_right = toward(!forward);
@@ -658,6 +652,15 @@ pub fn to_commonroad(net: &Network, rec: &Recording, info: &CommonRoadInfo<'_>) 
             ActorKind::StaticObstacle => "unknown",
             _ => "parkedVehicle",
         };
+        // Named like the dynamic ones, so readers can find any actor (the CriMe
+        // cross-check looks up the road user of the least TTC by it).
+        let _ = writeln!(
+            x.out,
+            "<!-- actor {} ({} {}) -->",
+            t.actor,
+            a.kind.name(),
+            a.id.0
+        );
         x.open("staticObstacle", &[("id", int(id))]);
         x.leaf("type", kind);
         shape(&mut x, f64::from(a.length_m), f64::from(a.width_m));
@@ -976,6 +979,17 @@ mod tests {
         assert!(pp.contains("<intervalEnd>30</intervalEnd>"));
         assert!(pp.contains("<center>\n<x>30</x>"));
         assert!(text.contains("<!-- actor 0 (car 10, the ego) -->"));
+        // Standing obstacles are named too, just before their element.
+        let parked = text
+            .find("<!-- actor 3 (van 13) -->")
+            .expect("parked van named");
+        assert!(
+            text[parked..]
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("<staticObstacle id=")
+        );
         // Ids are unique across lanelets, obstacles and the problem.
         let ids: Vec<&str> = text
             .split(" id=\"")

@@ -1,6 +1,8 @@
 //! Library batch figures, printed as JSON: scenarios per second at the asked number of jobs
 //! (recipes + index, nothing materialised), bytes stored per scenario, materialisation time
-//! per scenario (native + xodr, from the recipes), and the process's peak RSS.
+//! per scenario (every format, csv included, from the recipes), and the process's peak RSS
+//! at the end of the batch (`batch_peak_rss_mib`) and at the very end, materialisation
+//! included (`peak_rss_mib`).
 //!
 //! `cargo bench -p roadworld-library --bench batch` with `COUNT` (default 100), `JOBS`
 //! (default 2; run once per job count, so the peak RSS is that run's), `SPEC` (default
@@ -68,6 +70,7 @@ fn main() {
     )
     .expect("batch");
     let secs = t0.elapsed().as_secs_f64();
+    let batch_peak = peak_rss_mib().unwrap_or(f64::NAN);
     let stored = bytes_under(&dir);
     let found = Reader::open(&index_path(&dir))
         .expect("index")
@@ -94,7 +97,7 @@ fn main() {
     }
     let mat_secs = t1.elapsed().as_secs_f64();
     println!(
-        "{{\"spec\": {:?}, \"count\": {count}, \"jobs\": {jobs}, \"made\": {}, \"failed\": {}, \"seconds\": {secs:.2}, \"scenarios_per_s\": {:.3}, \"stored_bytes_per_scenario\": {:.0}, \"materialised\": {materialised}, \"materialise_ms_per_scenario\": {:.0}, \"peak_rss_mib\": {:.1}}}",
+        "{{\"spec\": {:?}, \"count\": {count}, \"jobs\": {jobs}, \"made\": {}, \"failed\": {}, \"seconds\": {secs:.2}, \"scenarios_per_s\": {:.3}, \"stored_bytes_per_scenario\": {:.0}, \"materialised\": {materialised}, \"materialise_ms_per_scenario\": {:.0}, \"batch_peak_rss_mib\": {batch_peak:.1}, \"peak_rss_mib\": {:.1}}}",
         spec.display().to_string(),
         report.made,
         report.failed.len(),
