@@ -187,8 +187,8 @@ pub fn generate_with(
     let mut net = roadworld_road::generate(&resolved.road, seed)?;
     net.name = format!("{} seed {seed}", resolved.name);
     let mut world = World::new(net.clone(), &resolved, seed)?;
-    world.record();
     let steps = (resolved.sim.duration_s / world.step_s).round() as u64;
+    world.record_for(steps);
     // The world as each event acts, for the solvability search.
     let mut forks: Vec<Option<World>> = vec![None; world.event_log.len()];
     for _ in 0..steps {

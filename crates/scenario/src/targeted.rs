@@ -361,6 +361,8 @@ pub fn generate_targeted(
                 .collect();
             history.push((i, values, score));
         }
+        // The try's recording is not needed any more; the full run below makes its own.
+        drop(g);
         if total == 0.0 {
             // Again in full (the same scenario, run for the whole duration: the events come
             // out the same, which is checked rather than trusted).

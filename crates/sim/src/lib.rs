@@ -75,8 +75,8 @@ pub fn rollout(
     seconds: f64,
 ) -> Result<Recording, SimError> {
     let mut w = World::new(net, spec, seed)?;
-    w.record();
     let steps = (seconds / w.step_s).round() as u64;
+    w.record_for(steps);
     for _ in 0..steps {
         w.step();
     }

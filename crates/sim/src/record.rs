@@ -531,6 +531,8 @@ pub(crate) struct Recorder {
     walkers: Vec<u32>,
     /// Whether each walker's static sample is recorded (parked cars).
     walker_static: Vec<bool>,
+    /// Frames the recording is expected to reach (0: unknown), to size `samples` once.
+    expected_frames: u64,
 }
 
 impl Recorder {
@@ -552,7 +554,14 @@ impl Recorder {
             vehicles: Vec::new(),
             walkers: Vec::new(),
             walker_static: Vec::new(),
+            expected_frames: 0,
         }
+    }
+
+    /// Sizes the samples for about `frames` frames once the first frame shows how many
+    /// actors move (see [`crate::World::record_for`]).
+    pub(crate) fn expect_frames(&mut self, frames: u64) {
+        self.expected_frames = frames;
     }
 
     fn add_actor(&mut self, id: ActorId, body: &crate::kinds::Body, ego: bool, alive: bool) -> u32 {
@@ -582,7 +591,19 @@ impl Recorder {
             self.walkers.push(r);
             self.walker_static.push(false);
         }
-        self.rec.samples.reserve(w.actors.len() + w.walkers.len());
+        let most = w.actors.len() + w.walkers.len();
+        let samples = &mut self.rec.samples;
+        if samples.capacity() - samples.len() < most {
+            // Out of room. Knowing how long the recording will be, take room for the rest
+            // at the rate so far (10% over, as traffic varies); else grow by doubling.
+            let frames = self.rec.frame_starts.len() as u64 - 1;
+            let left = self.expected_frames.saturating_sub(frames);
+            let per_frame = samples.len() as u64 / frames.max(1);
+            match usize::try_from(left.saturating_mul(per_frame) / 10 * 11) {
+                Ok(rest) if frames > 0 && left > 0 => samples.reserve_exact(rest.max(most)),
+                _ => samples.reserve(most),
+            }
+        }
         for (k, a) in w.actors.iter().enumerate() {
             if a.alive {
                 let s = sample_of(

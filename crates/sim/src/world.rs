@@ -440,7 +440,17 @@ impl World {
 
     /// Starts recording trajectories (from the current step).
     pub fn record(&mut self) {
+        self.record_for(0);
+    }
+
+    /// Starts recording trajectories (from the current step), sized for about `steps` more
+    /// steps: the samples are then held in one allocation of about the size they end up,
+    /// instead of growing by doubling (which, for a long scene, keeps up to three times the
+    /// samples' bytes in use while it copies). The recording still grows past `steps` if
+    /// asked to; what is recorded does not depend on the hint.
+    pub fn record_for(&mut self, steps: u64) {
         let mut r = Recorder::new(self.step_s, &self.map, &self.side.extra_lanes);
+        r.expect_frames(steps.saturating_add(1));
         r.capture(self);
         self.recorder = Some(r);
     }

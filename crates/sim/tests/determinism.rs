@@ -43,3 +43,32 @@ fn same_spec_and_seed_give_byte_identical_trajectories() {
         "another seed gave the same bytes"
     );
 }
+
+#[test]
+fn a_recording_sized_ahead_holds_the_same_samples_in_about_their_own_room() {
+    let spec = spec("urban");
+    let steps = 600;
+    let run = |sized: bool| {
+        let net = roadworld_road::generate(&spec.road, 5).expect("network");
+        let mut w = roadworld_sim::World::new(net, &spec, 5).expect("world");
+        if sized {
+            w.record_for(steps);
+        } else {
+            w.record();
+        }
+        for _ in 0..steps {
+            w.step();
+        }
+        w.take_recording().expect("recording")
+    };
+    let (plain, sized) = (run(false), run(true));
+    assert!(
+        sized.to_bytes() == plain.to_bytes(),
+        "the hint changed what was recorded"
+    );
+    // Doubling leaves up to twice the samples' room; sized ahead, the room is the rate of
+    // the first frames with 10% over (traffic varies a little around it).
+    let (len, room) = (sized.samples.len(), sized.samples.capacity());
+    assert!(len > 50_000, "{len} samples");
+    assert!(room <= len + len / 4, "{room} room for {len} samples");
+}
