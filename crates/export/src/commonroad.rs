@@ -751,9 +751,8 @@ fn planning_problem(x: &mut Xml, rec: &Recording, t: &Track<'_>, id: u32, obstac
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture::{self, actor, sample};
     use roadworld_road::{RoadParams, generate};
-    use roadworld_sim::ActorId;
-    use roadworld_sim::record::ActorRecord;
 
     fn network(seed: u64) -> Network {
         generate(
@@ -887,54 +886,28 @@ mod tests {
     /// An ego along +x at 10 m/s, a car ahead of it, a pedestrian who appears at frame 10, a
     /// parked van, and a car 500 m away.
     fn recording() -> Recording {
-        let actor = |id, kind, ego, first_frame| ActorRecord {
-            id: ActorId(id),
-            kind,
-            length_m: 4.5,
-            width_m: 1.8,
-            height_m: 1.5,
-            ego,
-            first_frame,
-            last_frame: u32::MAX,
-        };
-        let sample = |actor, x_m: f32, speed_mps| Sample {
-            actor,
-            x_m,
-            y_m: 0.0,
-            z_m: 0.0,
-            heading_rad: 0.0,
-            speed_mps,
-            accel_mps2: 0.0,
-            s_m: x_m,
-            t_m: 0.0,
-            lane: 0,
-            flags: 0,
-        };
-        let mut samples = Vec::new();
-        let mut frame_starts = vec![0];
-        for k in 0..=30u32 {
-            samples.push(sample(0, k as f32, 10.0));
-            samples.push(sample(1, 30.0 + 0.5 * k as f32, 5.0));
-            if k >= 10 {
-                samples.push(sample(2, 20.0, 0.0));
-            }
-            samples.push(sample(4, 600.0 + k as f32, 10.0));
-            frame_starts.push(samples.len() as u32);
-        }
-        Recording {
-            step_s: 0.1,
-            actors: vec![
-                actor(10, ActorKind::Car, true, 0),
-                actor(11, ActorKind::Car, false, 0),
-                actor(12, ActorKind::Pedestrian, false, 10),
-                actor(13, ActorKind::Van, false, 0),
-                actor(14, ActorKind::Car, false, 0),
+        let car = |id, ego| actor(id, ActorKind::Car, 4.5, ego, 0, u32::MAX);
+        fixture::recording(
+            vec![
+                car(10, true),
+                car(11, false),
+                actor(12, ActorKind::Pedestrian, 4.5, false, 10, u32::MAX),
+                actor(13, ActorKind::Van, 4.5, false, 0, u32::MAX),
+                car(14, false),
             ],
-            lanes: Vec::new(),
-            frame_starts,
-            samples,
-            statics: vec![sample(3, 50.0, 0.0)],
-        }
+            |k| {
+                let mut f = vec![
+                    sample(0, k as f32, 0.0, 10.0),
+                    sample(1, 30.0 + 0.5 * k as f32, 0.0, 5.0),
+                ];
+                if k >= 10 {
+                    f.push(sample(2, 20.0, 0.0, 0.0));
+                }
+                f.push(sample(4, 600.0 + k as f32, 0.0, 10.0));
+                f
+            },
+            vec![sample(3, 50.0, 0.0, 0.0)],
+        )
     }
 
     fn document(rec: &Recording, frames: Range<usize>) -> String {

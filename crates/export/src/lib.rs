@@ -16,6 +16,8 @@
 
 pub mod animation;
 pub mod commonroad;
+#[cfg(test)]
+mod fixture;
 pub mod preview;
 mod xml;
 pub mod xodr;

@@ -579,56 +579,26 @@ mod tests {
         }
     }
 
-    use roadworld_sim::ActorId;
-    use roadworld_sim::record::ActorRecord;
+    use crate::fixture::{self, actor, sample};
 
     /// An ego driving along +x at 10 m/s for 3 s, a pedestrian there from 1 s to 2 s, and a
     /// parked van.
     fn recording() -> Recording {
-        let actor = |id, kind, length_m, ego, first_frame, last_frame| ActorRecord {
-            id: ActorId(id),
-            kind,
-            length_m,
-            width_m: 1.8,
-            height_m: 1.5,
-            ego,
-            first_frame,
-            last_frame,
-        };
-        let sample = |actor, x_m: f32, y_m: f32, speed_mps| Sample {
-            actor,
-            x_m,
-            y_m,
-            z_m: 0.0,
-            heading_rad: 0.0,
-            speed_mps,
-            accel_mps2: 0.0,
-            s_m: x_m,
-            t_m: 0.0,
-            lane: 0,
-            flags: 0,
-        };
-        let mut samples = Vec::new();
-        let mut frame_starts = vec![0];
-        for k in 0..=30u32 {
-            samples.push(sample(0, k as f32, 0.0, 10.0));
-            if (10..=20).contains(&k) {
-                samples.push(sample(1, 20.0, -5.0 + 0.1 * (k - 10) as f32, 1.0));
-            }
-            frame_starts.push(samples.len() as u32);
-        }
-        Recording {
-            step_s: 0.1,
-            actors: vec![
+        fixture::recording(
+            vec![
                 actor(1, ActorKind::Car, 4.5, true, 0, u32::MAX),
                 actor(7, ActorKind::Pedestrian, 0.5, false, 10, 20),
                 actor(9, ActorKind::Van, 5.0, false, 0, u32::MAX),
             ],
-            lanes: Vec::new(),
-            frame_starts,
-            samples,
-            statics: vec![sample(2, 50.0, 4.0, 0.0)],
-        }
+            |k| {
+                let mut f = vec![sample(0, k as f32, 0.0, 10.0)];
+                if (10..=20).contains(&k) {
+                    f.push(sample(1, 20.0, -5.0 + 0.1 * (k - 10) as f32, 1.0));
+                }
+                f
+            },
+            vec![sample(2, 50.0, 4.0, 0.0)],
+        )
     }
 
     #[test]

@@ -298,109 +298,26 @@ impl Recording {
 
     /// Reads the binary form back (version 3, or version 2); `None` if it is not one.
     pub fn from_bytes(b: &[u8]) -> Option<Self> {
-        match b.get(..8)? {
-            m if m == MAGIC => Self::from_v3(b),
-            m if m == MAGIC_V2 => Self::from_v2(b),
-            _ => None,
-        }
-    }
-
-    fn from_v3(b: &[u8]) -> Option<Self> {
-        let mut r = Reader { b, i: 8 };
-        let step_s = f64::from_le_bytes(r.take(8)?.try_into().ok()?);
-        let nl = r.uv()? as usize;
-        let mut lanes = Vec::with_capacity(nl.min(1 << 20));
-        for _ in 0..nl {
-            lanes.push(LaneRef {
-                road: roadworld_road::RoadId(u32::try_from(r.uv()?).ok()?),
-                section: u32::try_from(r.uv()?).ok()?,
-                lane: i32::try_from(r.zv()?).ok()?,
-            });
-        }
-        let na = r.uv()? as usize;
-        let mut actors = Vec::with_capacity(na.min(1 << 20));
-        let frame = |v: i64| {
-            if v == -1 {
-                Some(u32::MAX)
-            } else {
-                u32::try_from(v).ok()
-            }
+        let v3 = match b.get(..8)? {
+            m if m == MAGIC => true,
+            m if m == MAGIC_V2 => false,
+            _ => return None,
         };
-        for _ in 0..na {
-            let id = ActorId(u32::try_from(r.uv()?).ok()?);
-            let kind = *ActorKind::ALL.get(r.take(1)?[0] as usize)?;
-            let ego = r.take(1)?[0] != 0;
-            actors.push(ActorRecord {
-                id,
-                kind,
-                ego,
-                length_m: r.f32()?,
-                width_m: r.f32()?,
-                height_m: r.f32()?,
-                first_frame: frame(r.zv()?)?,
-                last_frame: frame(r.zv()?)?,
-            });
-        }
-        let ns = r.uv()? as usize;
-        let mut statics = Vec::with_capacity(ns.min(1 << 20));
-        for _ in 0..ns {
-            let actor = u32::try_from(r.uv()?).ok()?;
-            let mut q = [0i64; 9];
-            for v in &mut q {
-                *v = r.zv()?;
-            }
-            let flags = u16::try_from(r.uv()?).ok()?;
-            if actor as usize >= actors.len() {
-                return None;
-            }
-            statics.push(unquantise(actor, &q, flags)?);
-        }
-        let nf = r.uv()? as usize;
-        let mut frame_starts = Vec::with_capacity(nf.min(1 << 24) + 1);
-        let mut samples = Vec::new();
-        let mut prev = vec![([0i64; 9], 0u16); actors.len()];
-        frame_starts.push(0);
-        for _ in 0..nf {
-            let n = r.uv()? as usize;
-            let mut last_actor = -1i64;
-            for _ in 0..n {
-                let actor = last_actor.checked_add(r.zv()?)?;
-                last_actor = actor;
-                let p = prev.get_mut(usize::try_from(actor).ok()?)?;
-                for j in 0..9 {
-                    p.0[j] = p.0[j].checked_add(r.zv()?)?;
-                }
-                p.1 = u16::try_from(i64::from(p.1).checked_add(r.zv()?)?).ok()?;
-                samples.push(unquantise(actor as u32, &p.0, p.1)?);
-            }
-            frame_starts.push(u32::try_from(samples.len()).ok()?);
-        }
-        (r.i == b.len()).then_some(Self {
-            step_s,
-            actors,
-            lanes,
-            frame_starts,
-            samples,
-            statics,
-        })
-    }
-
-    fn from_v2(b: &[u8]) -> Option<Self> {
-        let mut r = Reader { b, i: 8 };
+        let mut r = Reader { b, i: 8, v3 };
         let step_s = f64::from_le_bytes(r.take(8)?.try_into().ok()?);
-        let nl = r.u32()? as usize;
+        let nl = r.count()?;
         let mut lanes = Vec::with_capacity(nl.min(1 << 20));
         for _ in 0..nl {
             lanes.push(LaneRef {
-                road: roadworld_road::RoadId(r.u32()?),
-                section: r.u32()?,
-                lane: r.u32()? as i32,
+                road: roadworld_road::RoadId(r.unsigned()?),
+                section: r.unsigned()?,
+                lane: r.signed()?,
             });
         }
-        let na = r.u32()? as usize;
+        let na = r.count()?;
         let mut actors = Vec::with_capacity(na.min(1 << 20));
         for _ in 0..na {
-            let id = ActorId(r.u32()?);
+            let id = ActorId(r.unsigned()?);
             let kind = *ActorKind::ALL.get(r.take(1)?[0] as usize)?;
             let ego = r.take(1)?[0] != 0;
             actors.push(ActorRecord {
@@ -410,29 +327,36 @@ impl Recording {
                 length_m: r.f32()?,
                 width_m: r.f32()?,
                 height_m: r.f32()?,
-                first_frame: r.u32()?,
-                last_frame: r.u32()?,
+                first_frame: r.frame_no()?,
+                last_frame: r.frame_no()?,
             });
         }
-        let ns = r.u32()? as usize;
+        let ns = r.count()?;
         let mut statics = Vec::with_capacity(ns.min(1 << 20));
         for _ in 0..ns {
-            let s = r.sample()?;
+            let s = r.static_sample()?;
             if s.actor as usize >= actors.len() {
                 return None;
             }
             statics.push(s);
         }
-        let nf = r.u32()? as usize;
+        let nf = r.count()?;
         let mut frame_starts = Vec::with_capacity(nf.min(1 << 24) + 1);
         let mut samples = Vec::new();
+        // Version 3: each actor's last sample, which the next one is coded against.
+        let mut prev = vec![([0i64; 9], 0u16); if v3 { actors.len() } else { 0 }];
         frame_starts.push(0);
         for _ in 0..nf {
-            let n = r.u32()? as usize;
+            let n = r.count()?;
+            let mut last_actor = -1i64;
             for _ in 0..n {
-                samples.push(r.sample()?);
+                samples.push(if v3 {
+                    r.delta_sample(&mut prev, &mut last_actor)?
+                } else {
+                    r.sample()?
+                });
             }
-            frame_starts.push(samples.len() as u32);
+            frame_starts.push(u32::try_from(samples.len()).ok()?);
         }
         (r.i == b.len()).then_some(Self {
             step_s,
@@ -472,12 +396,77 @@ fn sample_of(actor: u32, p: &ActorPose, speed_mps: f64, accel_mps2: f64, lane: u
     }
 }
 
+/// Reads the fields of a `.rwtraj` file: integers are LEB128 (zigzag when signed) in version
+/// 3 and little-endian 32-bit words in version 2; floats are little-endian f32 in both.
 struct Reader<'a> {
     b: &'a [u8],
     i: usize,
+    v3: bool,
 }
 
 impl<'a> Reader<'a> {
+    /// A count of what follows.
+    fn count(&mut self) -> Option<usize> {
+        usize::try_from(if self.v3 {
+            self.uv()?
+        } else {
+            u64::from(self.u32()?)
+        })
+        .ok()
+    }
+    fn unsigned(&mut self) -> Option<u32> {
+        if self.v3 {
+            u32::try_from(self.uv()?).ok()
+        } else {
+            self.u32()
+        }
+    }
+    fn signed(&mut self) -> Option<i32> {
+        if self.v3 {
+            i32::try_from(self.zv()?).ok()
+        } else {
+            Some(self.u32()? as i32)
+        }
+    }
+    /// A frame number, `u32::MAX` for none (written -1 in version 3).
+    fn frame_no(&mut self) -> Option<u32> {
+        if !self.v3 {
+            return self.u32();
+        }
+        match self.zv()? {
+            -1 => Some(u32::MAX),
+            v => u32::try_from(v).ok(),
+        }
+    }
+    /// A parked actor's one sample: quantised in version 3, raw in version 2.
+    fn static_sample(&mut self) -> Option<Sample> {
+        if !self.v3 {
+            return self.sample();
+        }
+        let actor = u32::try_from(self.uv()?).ok()?;
+        let mut q = [0i64; 9];
+        for v in &mut q {
+            *v = self.zv()?;
+        }
+        let flags = u16::try_from(self.uv()?).ok()?;
+        unquantise(actor, &q, flags)
+    }
+    /// A moving actor's sample in version 3: the actor as a step from the frame's last one,
+    /// the fields as steps from that actor's `prev` sample (updated).
+    fn delta_sample(
+        &mut self,
+        prev: &mut [([i64; 9], u16)],
+        last_actor: &mut i64,
+    ) -> Option<Sample> {
+        let actor = last_actor.checked_add(self.zv()?)?;
+        *last_actor = actor;
+        let p = prev.get_mut(usize::try_from(actor).ok()?)?;
+        for j in 0..9 {
+            p.0[j] = p.0[j].checked_add(self.zv()?)?;
+        }
+        p.1 = u16::try_from(i64::from(p.1).checked_add(self.zv()?)?).ok()?;
+        unquantise(actor as u32, &p.0, p.1)
+    }
     fn uv(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
