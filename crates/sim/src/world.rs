@@ -2246,12 +2246,22 @@ impl World {
             };
             if !lane.merge_from[k] {
                 // Beside a blocked lane, the first merger wholly ahead (one alongside goes in
-                // behind us instead) that has room to pull out (the head of its queue).
-                while rear - dx + a.d_m - front < 1.0 || {
+                // behind us instead) that has room to pull out (the head of its queue). Each
+                // look goes on from where the last one found a road user *in lane x* (a
+                // ghost's place there, not its own lane's): from its own-lane place, a ghost
+                // ahead of it and an actor between the two found each other again and again,
+                // for ever (a debris scene hung so). No queue is longer than the lane's list
+                // and ghosts together, which bounds the walk besides.
+                let most = self.lists[x.index()].len() + self.ghosts[x.index()].len();
+                for _ in 0..most {
                     let o = &self.actors[j as usize];
-                    self.room_ahead_in(j, o.lane, o.d_m) < 0.5 * min_lane_change_for(&o.body)
-                } {
-                    match self.ahead_in_lane(x, self.actors[j as usize].d_m, j) {
+                    if rear - dx + a.d_m - front >= 1.0
+                        && self.room_ahead_in(j, o.lane, o.d_m)
+                            >= 0.5 * min_lane_change_for(&o.body)
+                    {
+                        break;
+                    }
+                    match self.ahead_in_lane(x, self.pos_in(j, x), j) {
                         Some(next) => (rear, j) = next,
                         None => break,
                     }

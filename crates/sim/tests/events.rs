@@ -1116,3 +1116,35 @@ fn a_leader_hides_a_stopped_truck_until_it_swerves_round_it_at_the_asked_distanc
     }
     assert!(revealed >= 6, "revealed in {revealed} of 8 runs");
 }
+
+#[test]
+fn a_queue_beside_debris_with_a_lane_changer_in_it_lets_the_world_go_on() {
+    // Seed 9037749331296960454 of scenarios/debris.ron: at 36.9 s a car looking for the
+    // head of the queue beside the debris lane walked between a ghost and a car for ever.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/debris.ron");
+    let spec = roadworld_spec::load_spec(&path).expect("debris spec");
+    let seed = 9037749331296960454;
+    let net = roadworld_road::generate(&spec.road, seed).expect("network");
+    let mut w = World::new(net, &spec, seed).expect("world");
+    w.record_for(900);
+    for _ in 0..900 {
+        w.step();
+    }
+    let log = w.event_log.clone();
+    let rec = w.take_recording().expect("recording");
+    assert_eq!(rec.frames(), 901);
+    assert_eq!(log.len(), 1);
+    assert!(
+        matches!(log[0].outcome, Outcome::Done { .. }),
+        "{:?}",
+        log[0].outcome
+    );
+    // Whatever meets anything meets the debris (the event's road user): the queue beside it
+    // and the cars round it keep clear of each other.
+    let debris = log[0].actors[0];
+    assert_eq!(rec.actors[debris as usize].kind, ActorKind::StaticObstacle);
+    let collisions = roadworld_sim::check::collisions(&rec);
+    for c in collisions {
+        assert!(c.actor == debris || c.other == Some(debris), "{c}");
+    }
+}
