@@ -10,6 +10,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+// jemalloc rather than the system allocator: in a long library batch glibc's malloc kept
+// growing the resident set with the scenes made (peak RSS 243 MiB after 172 scenes, 312 MiB
+// after 528, two jobs), while jemalloc hands freed pages back; see the batch bench.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod library;
 
 #[derive(Parser, Debug)]

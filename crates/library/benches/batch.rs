@@ -13,6 +13,10 @@ use roadworld_library::{BatchOptions, Formats, batch, index_path, materialise};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+// The allocator `roadworld` uses, so the figures are the command's.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
