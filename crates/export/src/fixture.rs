@@ -1,7 +1,7 @@
 //! Hand-made recordings for the exporters' unit tests.
 
-use roadworld_sim::record::{ActorRecord, Recording, Sample};
 use roadworld_sim::ActorId;
+use roadworld_sim::record::{ActorRecord, Recording, Sample};
 use roadworld_spec::ActorKind;
 
 /// A road user 1.8 m wide and 1.5 m high, present from `first_frame` to `last_frame`
