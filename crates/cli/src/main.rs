@@ -376,8 +376,8 @@ fn simulate(
     net.name = format!("{} seed {seed}", spec.name);
     let mut world = roadworld_sim::World::new(net.clone(), spec, seed)
         .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
-    world.record();
     let steps = (seconds / world.step_s).round() as u64;
+    world.record_for(steps);
     for _ in 0..steps {
         world.step();
     }
@@ -618,7 +618,7 @@ fn bench(runs: u32) -> Result<String> {
     let (mut t1, mut updates, mut mean_live) = (Vec::new(), 0, 0.0);
     for _ in 0..runs {
         let mut w = bench_world(&spec, 1)?;
-        w.record();
+        w.record_for(1500);
         let t = Instant::now();
         for _ in 0..1500 {
             w.step();
@@ -635,7 +635,7 @@ fn bench(runs: u32) -> Result<String> {
     for _ in 0..runs {
         let t = Instant::now();
         let mut w = bench_world(&spec, 1)?;
-        w.record();
+        w.record_for(1500);
         for _ in 0..1500 {
             w.step();
         }

@@ -34,7 +34,7 @@ use crate::xml::{Xml, int, push_decimal, txt};
 use roadworld_geom::Point2;
 use roadworld_road::query::continuation;
 use roadworld_road::{LaneRef, LaneType, Network, Road, RoadClass};
-use roadworld_sim::record::{Recording, Sample};
+use roadworld_sim::record::{ActorRecord, Recording, Sample};
 use roadworld_spec::{ActorKind, Environment, Weather};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -467,6 +467,18 @@ fn location(x: &mut Xml, env: &Environment) {
     x.close("location");
 }
 
+/// `<!-- actor N (kind id[, the ego]) -->` before an obstacle's element: the recording's
+/// actor index and the road user's id, so readers can find any actor in the export.
+fn actor_comment(out: &mut String, index: usize, a: &ActorRecord) {
+    let _ = writeln!(
+        out,
+        "<!-- actor {index} ({} {}{}) -->",
+        a.kind.name(),
+        a.id.0,
+        if a.ego { ", the ego" } else { "" }
+    );
+}
+
 /// One road user in the window: its samples, frame by frame from the window's start.
 struct Track<'a> {
     actor: usize,
@@ -654,13 +666,7 @@ pub fn to_commonroad(net: &Network, rec: &Recording, info: &CommonRoadInfo<'_>) 
         };
         // Named like the dynamic ones, so readers can find any actor (the CriMe
         // cross-check looks up the road user of the least TTC by it).
-        let _ = writeln!(
-            x.out,
-            "<!-- actor {} ({} {}) -->",
-            t.actor,
-            a.kind.name(),
-            a.id.0
-        );
+        actor_comment(&mut x.out, t.actor, a);
         x.open("staticObstacle", &[("id", int(id))]);
         x.leaf("type", kind);
         shape(&mut x, f64::from(a.length_m), f64::from(a.width_m));
@@ -677,14 +683,7 @@ pub fn to_commonroad(net: &Network, rec: &Recording, info: &CommonRoadInfo<'_>) 
         if Some(ti) == ego {
             ego_obstacle = Some(id);
         }
-        let _ = writeln!(
-            x.out,
-            "<!-- actor {} ({} {}{}) -->",
-            t.actor,
-            a.kind.name(),
-            a.id.0,
-            if a.ego { ", the ego" } else { "" }
-        );
+        actor_comment(&mut x.out, t.actor, a);
         x.open("dynamicObstacle", &[("id", int(id))]);
         x.leaf("type", obstacle_type(a.kind));
         shape(&mut x, f64::from(a.length_m), f64::from(a.width_m));

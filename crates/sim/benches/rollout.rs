@@ -20,7 +20,7 @@ fn sumo_comparable(c: &mut Criterion) {
     // Vehicle-updates per run, for the throughput line (the vehicle count holds at 150).
     let probe = {
         let mut w = world(&spec, 1);
-        w.record();
+        w.record_for(1500);
         for _ in 0..1500 {
             w.step();
         }
@@ -31,7 +31,7 @@ fn sumo_comparable(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let mut w = world(&spec, 1);
-                w.record();
+                w.record_for(1500);
                 w
             },
             |mut w| {
@@ -55,7 +55,7 @@ fn mixed_end_to_end(c: &mut Criterion) {
         b.iter(|| {
             seed = (seed + 1) % 8;
             let mut w = world(&spec, seed);
-            w.record();
+            w.record_for(1500);
             for _ in 0..1500 {
                 w.step();
             }

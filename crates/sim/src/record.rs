@@ -525,7 +525,14 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(step_s: f64, map: &LaneMap, side_lanes: &[LaneRef]) -> Self {
+    /// A recorder whose samples are sized for about `expected_frames` frames once the first
+    /// frame shows how many actors move (see [`crate::World::record_for`]); 0 lets them grow.
+    pub(crate) fn new(
+        step_s: f64,
+        map: &LaneMap,
+        side_lanes: &[LaneRef],
+        expected_frames: u64,
+    ) -> Self {
         Self {
             rec: Recording {
                 step_s,
@@ -543,14 +550,8 @@ impl Recorder {
             vehicles: Vec::new(),
             walkers: Vec::new(),
             walker_static: Vec::new(),
-            expected_frames: 0,
+            expected_frames,
         }
-    }
-
-    /// Sizes the samples for about `frames` frames once the first frame shows how many
-    /// actors move (see [`crate::World::record_for`]).
-    pub(crate) fn expect_frames(&mut self, frames: u64) {
-        self.expected_frames = frames;
     }
 
     fn add_actor(&mut self, id: ActorId, body: &crate::kinds::Body, ego: bool, alive: bool) -> u32 {

@@ -449,8 +449,12 @@ impl World {
     /// samples' bytes in use while it copies). The recording still grows past `steps` if
     /// asked to; what is recorded does not depend on the hint.
     pub fn record_for(&mut self, steps: u64) {
-        let mut r = Recorder::new(self.step_s, &self.map, &self.side.extra_lanes);
-        r.expect_frames(steps.saturating_add(1));
+        let mut r = Recorder::new(
+            self.step_s,
+            &self.map,
+            &self.side.extra_lanes,
+            steps.saturating_add(1),
+        );
         r.capture(self);
         self.recorder = Some(r);
     }
