@@ -3,7 +3,9 @@
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use roadworld_library::index::Reader;
-use roadworld_library::{BatchOptions, FailureKind, Formats, batch, index_path, materialise};
+use roadworld_library::{
+    BatchEvent, BatchOptions, FailureKind, Formats, batch, index_path, materialise,
+};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
@@ -57,12 +59,26 @@ pub fn run_batch(
             jobs,
             shard,
             formats,
+            slow_after: BatchOptions::SLOW_AFTER,
         },
-        &|done, total| {
-            if bar.length() != Some(total) {
-                bar.set_length(total);
+        &|event| match event {
+            BatchEvent::Progress { done, total } => {
+                if bar.length() != Some(total) {
+                    bar.set_length(total);
+                }
+                bar.set_position(done);
             }
-            bar.set_position(done);
+            BatchEvent::Slow {
+                index,
+                seed,
+                entry,
+                running,
+            } => bar.println(format!(
+                "warning: scenario {index} ({entry}, seed {seed}) has been running for {:.0} s; \
+                 scenarios take seconds, so this is likely an engine bug: please report it with \
+                 `roadworld generate --spec <the library's {entry}> --seed {seed}`",
+                running.as_secs_f64()
+            )),
         },
     )
     .with_context(|| format!("batch into {}", out.display()))?;

@@ -69,8 +69,9 @@ fn main() {
             jobs,
             shard: None,
             formats: Formats::default(),
+            slow_after: BatchOptions::SLOW_AFTER,
         },
-        &|_, _| {},
+        &|_| {},
     )
     .expect("batch");
     let secs = t0.elapsed().as_secs_f64();

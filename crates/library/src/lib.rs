@@ -34,10 +34,12 @@ use roadworld_scenario::{Generated, TargetError, TargetOptions, generate_targete
 use roadworld_spec::library::{Library, scenario_seed};
 use roadworld_spec::{ScenarioSpec, SpecError};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// The engine that makes scenarios; recipes and the index carry it.
 pub const ENGINE: &str = concat!("roadworld ", env!("CARGO_PKG_VERSION"));
@@ -166,6 +168,31 @@ pub struct BatchOptions {
     /// `(i, n)`: only the indices `k` with `k % n == i`.
     pub shard: Option<(u64, u64)>,
     pub formats: Formats,
+    /// A scenario still running after this long is named in a [`BatchEvent::Slow`] (again
+    /// each time its running time doubles). Scenarios take about a second or two, so one
+    /// that runs for minutes is most likely an engine bug that would otherwise only show as
+    /// a progress bar that stopped. Only the events depend on this clock, never the library.
+    pub slow_after: Duration,
+}
+
+impl BatchOptions {
+    /// The default of [`BatchOptions::slow_after`].
+    pub const SLOW_AFTER: Duration = Duration::from_secs(120);
+}
+
+/// What a batch tells its caller while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchEvent<'a> {
+    /// `done` of the `total` scenarios to make are finished (made or failed).
+    Progress { done: u64, total: u64 },
+    /// Scenario `index` (library entry `entry`, scenario seed `seed`) has been running for
+    /// `running` and is not finished: see [`BatchOptions::slow_after`].
+    Slow {
+        index: u64,
+        seed: u64,
+        entry: &'a str,
+        running: Duration,
+    },
 }
 
 /// Why a scenario is not in the library.
@@ -656,13 +683,53 @@ fn make(
     }))
 }
 
+/// A scenario being made, for [`BatchEvent::Slow`].
+struct Running {
+    since: Instant,
+    seed: u64,
+    entry: usize,
+    /// Named when it has run this long.
+    warn_after: Duration,
+}
+
+/// The scenarios being made, by index.
+#[derive(Default)]
+struct InFlight(Mutex<BTreeMap<u64, Running>>);
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Running>> {
+        // A panic while holding the lock leaves the map as valid as before.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tells `events` of every scenario that has run past its warning time, and doubles it.
+    fn name_slow(&self, lib: &Library, events: &(dyn Fn(BatchEvent) + Sync)) {
+        let now = Instant::now();
+        for (&index, r) in self.lock().iter_mut() {
+            let running = now.saturating_duration_since(r.since);
+            if running >= r.warn_after {
+                r.warn_after = (r.warn_after * 2).max(running);
+                events(BatchEvent::Slow {
+                    index,
+                    seed: r.seed,
+                    entry: &lib.spec.entries[r.entry].spec,
+                    running,
+                });
+            }
+        }
+    }
+}
+
 /// Makes the scenarios of a batch that the library at `out` does not have yet, in parallel,
-/// then writes the final index. `progress(done, todo)` is called after each scenario.
+/// then writes the final index. `events` hears of progress after each scenario and of
+/// scenarios that run far too long.
 pub fn batch(
     lib: &Library,
     out: &Path,
     opts: BatchOptions,
-    progress: &(dyn Fn(u64, u64) + Sync),
+    events: &(dyn Fn(BatchEvent) + Sync),
 ) -> Result<BatchReport, LibraryError> {
     if let Some((i, n)) = opts.shard
         && (n == 0 || i >= n)
@@ -699,22 +766,46 @@ pub fn batch(
     let stop = AtomicBool::new(false);
     let total = todo.len() as u64;
     let mut fatal: Option<LibraryError> = None;
+    let in_flight = InFlight::default();
+    // How often to look for slow scenarios while none finishes.
+    let poll = (opts.slow_after / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<Outcome>();
         let stop = &stop;
         let todo = &todo;
+        let in_flight = &in_flight;
         scope.spawn(move || {
             pool.install(|| {
                 todo.par_iter().for_each_with(tx, |tx, &k| {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let _ = tx.send(make(lib, &manifest, out, opts.seed, k, opts.formats));
+                    in_flight.lock().insert(
+                        k,
+                        Running {
+                            since: Instant::now(),
+                            seed: scenario_seed(opts.seed, k),
+                            entry: lib.pick(opts.seed, k),
+                            warn_after: opts.slow_after,
+                        },
+                    );
+                    let outcome = make(lib, &manifest, out, opts.seed, k, opts.formats);
+                    in_flight.lock().remove(&k);
+                    let _ = tx.send(outcome);
                 });
             });
         });
         let mut done = 0;
-        for outcome in rx {
+        loop {
+            let outcome = match rx.recv_timeout(poll) {
+                Ok(o) => o,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    in_flight.name_slow(lib, events);
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            in_flight.name_slow(lib, events);
             if fatal.is_some() {
                 continue;
             }
@@ -743,7 +834,7 @@ pub fn batch(
                 continue;
             }
             done += 1;
-            progress(done, total);
+            events(BatchEvent::Progress { done, total });
         }
     });
     if let Some(e) = fatal {

@@ -2,7 +2,7 @@
 //! byte for byte, and refused cleanly where the input or the folder is wrong.
 
 use roadworld_library::index::Reader;
-use roadworld_library::{BatchOptions, Formats, batch, index_path, materialise, merge};
+use roadworld_library::{BatchEvent, BatchOptions, Formats, batch, index_path, materialise, merge};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -51,6 +51,7 @@ fn opts(count: u64, jobs: usize, formats: Formats) -> BatchOptions {
         jobs,
         shard: None,
         formats,
+        slow_after: BatchOptions::SLOW_AFTER,
     }
 }
 
@@ -100,7 +101,7 @@ const NATIVE: Formats = Formats {
     csv: false,
 };
 
-const NONE: &(dyn Fn(u64, u64) + Sync) = &|_, _| {};
+const NONE: &(dyn Fn(BatchEvent) + Sync) = &|_| {};
 
 #[test]
 fn one_job_and_two_jobs_make_the_same_library_byte_for_byte() {
@@ -193,6 +194,44 @@ fn a_batch_resumes_where_it_stopped_and_cleans_what_was_in_flight() {
     assert_eq!(second.already, 4);
     assert_eq!(second.made + second.failed.len() as u64, 3);
     assert_eq!(digests(&whole), digests(&parts));
+}
+
+#[test]
+fn a_scenario_running_past_the_warning_time_is_named_and_the_library_is_the_same() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = library_spec(tmp.path());
+    let plain = tmp.path().join("plain");
+    let warned = tmp.path().join("warned");
+    batch(&lib, &plain, opts(4, 2, Formats::default()), NONE).expect("plain");
+    // Every scenario is "slow" at once: each is named while it runs, with its seed and entry.
+    let heard = std::sync::Mutex::new(Vec::new());
+    let events = |e: BatchEvent| {
+        let e = match e {
+            BatchEvent::Progress { done, total } => (0, done, total, String::new()),
+            BatchEvent::Slow {
+                index, seed, entry, ..
+            } => (1, index, seed, entry.to_string()),
+        };
+        heard.lock().expect("events").push(e);
+    };
+    let options = BatchOptions {
+        slow_after: std::time::Duration::ZERO,
+        ..opts(4, 2, Formats::default())
+    };
+    let report = batch(&lib, &warned, options, &events).expect("warned");
+    let heard = heard.into_inner().expect("events");
+    let progress: Vec<_> = heard.iter().filter(|e| e.0 == 0).collect();
+    assert_eq!(progress.len(), 4, "{heard:?}");
+    assert_eq!(progress.last().map(|e| (e.1, e.2)), Some((4, 4)));
+    let slow: Vec<_> = heard.iter().filter(|e| e.0 == 1).collect();
+    assert!(!slow.is_empty(), "{heard:?}");
+    for (_, index, seed, entry) in slow {
+        assert!(*index < 4);
+        assert_eq!(*seed, roadworld_spec::library::scenario_seed(11, *index));
+        assert_eq!(*entry, lib.spec.entries[lib.pick(11, *index)].spec);
+    }
+    assert_eq!(report.made + report.failed.len() as u64, 4);
+    assert_eq!(digests(&plain), digests(&warned));
 }
 
 #[test]
