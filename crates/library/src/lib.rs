@@ -683,11 +683,9 @@ fn make(
     }))
 }
 
-/// A scenario being made, for [`BatchEvent::Slow`].
+/// A scenario being made, for [`BatchEvent::Slow`] (its seed and entry follow from its index).
 struct Running {
     since: Instant,
-    seed: u64,
-    entry: usize,
     /// Named when it has run this long.
     warn_after: Duration,
 }
@@ -704,8 +702,9 @@ impl InFlight {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Tells `events` of every scenario that has run past its warning time, and doubles it.
-    fn name_slow(&self, lib: &Library, events: &(dyn Fn(BatchEvent) + Sync)) {
+    /// Tells `events` of every scenario of the batch with `seed` that has run past its warning
+    /// time, and doubles it.
+    fn name_slow(&self, lib: &Library, seed: u64, events: &(dyn Fn(BatchEvent) + Sync)) {
         let now = Instant::now();
         for (&index, r) in self.lock().iter_mut() {
             let running = now.saturating_duration_since(r.since);
@@ -713,8 +712,8 @@ impl InFlight {
                 r.warn_after = (r.warn_after * 2).max(running);
                 events(BatchEvent::Slow {
                     index,
-                    seed: r.seed,
-                    entry: &lib.spec.entries[r.entry].spec,
+                    seed: scenario_seed(seed, index),
+                    entry: &lib.spec.entries[lib.pick(seed, index)].spec,
                     running,
                 });
             }
@@ -784,8 +783,6 @@ pub fn batch(
                         k,
                         Running {
                             since: Instant::now(),
-                            seed: scenario_seed(opts.seed, k),
-                            entry: lib.pick(opts.seed, k),
                             warn_after: opts.slow_after,
                         },
                     );
@@ -800,12 +797,12 @@ pub fn batch(
             let outcome = match rx.recv_timeout(poll) {
                 Ok(o) => o,
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    in_flight.name_slow(lib, events);
+                    in_flight.name_slow(lib, opts.seed, events);
                     continue;
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             };
-            in_flight.name_slow(lib, events);
+            in_flight.name_slow(lib, opts.seed, events);
             if fatal.is_some() {
                 continue;
             }
