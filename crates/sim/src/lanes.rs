@@ -754,6 +754,7 @@ impl LaneMap {
                 Some(p) => self.extended_samples(LaneId(k as u32), p),
             })
             .collect();
+        let runs: Vec<Runs> = samples.iter().map(|s| Runs::new(s)).collect();
         let by_junction: BTreeMap<JunctionId, Vec<usize>> =
             (0..n).fold(BTreeMap::new(), |mut m, k| {
                 if let Some(p) = &paths[k] {
@@ -776,8 +777,7 @@ impl LaneMap {
                         + 0.6
                         + off_tracking_m(&self.lanes[a])
                         + off_tracking_m(&self.lanes[b]);
-                    let Some((mut ia, mut ib)) = close_intervals(&samples[a], &samples[b], reach)
-                    else {
+                    let Some((mut ia, mut ib)) = close_intervals(&runs[a], &runs[b], reach) else {
                         continue;
                     };
                     // A merge: once on the shared outgoing lane, car following orders them;
@@ -881,38 +881,117 @@ fn off_tracking_m(lane: &Lane) -> f64 {
     0.5 * half * half * k
 }
 
-/// The intervals of `a` and `b` where they come within `reach` of each other.
-fn close_intervals(
-    a: &[(f64, Point2)],
-    b: &[(f64, Point2)],
-    reach: f64,
-) -> Option<((f64, f64), (f64, f64))> {
-    let mut ia = (f64::MAX, f64::MIN);
-    let mut ib = (f64::MAX, f64::MIN);
-    let r2 = reach * reach;
-    // Bounding-box prefilter of b.
-    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
-    for (_, q) in b {
-        lo = [lo[0].min(q.x), lo[1].min(q.y)];
-        hi = [hi[0].max(q.x), hi[1].max(q.y)];
+/// Samples of a path with the bounding box of each run of [`CLOSE_RUN`] of them and of all.
+struct Runs<'a> {
+    samples: &'a [(f64, Point2)],
+    boxes: Vec<BoxXy>,
+    all: BoxXy,
+}
+
+/// An axis-aligned box: `[min x, min y]`, `[max x, max y]`.
+type BoxXy = ([f64; 2], [f64; 2]);
+
+/// Samples per run in [`Runs`].
+const CLOSE_RUN: usize = 16;
+
+fn box_of<'a>(points: impl Iterator<Item = &'a (f64, Point2)>) -> BoxXy {
+    points.fold(([f64::MAX; 2], [f64::MIN; 2]), |(lo, hi), (_, q)| {
+        (
+            [lo[0].min(q.x), lo[1].min(q.y)],
+            [hi[0].max(q.x), hi[1].max(q.y)],
+        )
+    })
+}
+
+/// Whether two boxes are more than `gap` apart along x or y.
+fn apart((lo_a, hi_a): &BoxXy, (lo_b, hi_b): &BoxXy, gap: f64) -> bool {
+    lo_a[0] > hi_b[0] + gap
+        || lo_b[0] > hi_a[0] + gap
+        || lo_a[1] > hi_b[1] + gap
+        || lo_b[1] > hi_a[1] + gap
+}
+
+impl<'a> Runs<'a> {
+    fn new(samples: &'a [(f64, Point2)]) -> Self {
+        Self {
+            samples,
+            boxes: samples
+                .chunks(CLOSE_RUN)
+                .map(|r| box_of(r.iter()))
+                .collect(),
+            all: box_of(samples.iter()),
+        }
     }
-    for (da, qa) in a {
-        if qa.x < lo[0] - reach
-            || qa.x > hi[0] + reach
-            || qa.y < lo[1] - reach
-            || qa.y > hi[1] + reach
-        {
+}
+
+/// The intervals of `a` and `b` where they come within `reach` of each other.
+///
+/// A sample of `a` outside `b`'s bounding box widened by `reach` counts as far from all of
+/// `b`; every other pair is close when the squared distance is below `reach` squared. Runs
+/// of samples whose boxes are farther apart than `reach` (with a metre to spare for
+/// rounding) hold no close pair and are not looked into, and a sample's search stops at its
+/// first close sample: each interval is the least and the greatest distance of the samples
+/// with a close sample on the other side.
+fn close_intervals(a: &Runs, b: &Runs, reach: f64) -> Option<((f64, f64), (f64, f64))> {
+    let far = reach + 1.0;
+    if apart(&a.all, &b.all, far) {
+        return None;
+    }
+    let r2 = reach * reach;
+    let (lo, hi) = b.all;
+    let in_reach = |q: &Point2| {
+        !(q.x < lo[0] - reach || q.x > hi[0] + reach || q.y < lo[1] - reach || q.y > hi[1] + reach)
+    };
+    let close = |qa: &Point2, qb: &Point2| {
+        let (dx, dy) = (qa.x - qb.x, qa.y - qb.y);
+        dx * dx + dy * dy < r2
+    };
+    let point_box = |q: &Point2| ([q.x, q.y], [q.x, q.y]);
+    // Runs of one side near each run of the other.
+    let near = |x: &BoxXy, other: &Runs| -> Vec<usize> {
+        (0..other.boxes.len())
+            .filter(|&k| !apart(x, &other.boxes[k], far))
+            .collect()
+    };
+    let mut ia = (f64::MAX, f64::MIN);
+    for (run, bx) in a.samples.chunks(CLOSE_RUN).zip(&a.boxes) {
+        let cand = near(bx, b);
+        if cand.is_empty() {
             continue;
         }
-        for (db, qb) in b {
-            let (dx, dy) = (qa.x - qb.x, qa.y - qb.y);
-            if dx * dx + dy * dy < r2 {
+        for (da, qa) in run.iter().filter(|(_, q)| in_reach(q)) {
+            let hit = cand.iter().any(|&k| {
+                !apart(&point_box(qa), &b.boxes[k], far)
+                    && b.samples[k * CLOSE_RUN..]
+                        .iter()
+                        .take(CLOSE_RUN)
+                        .any(|(_, qb)| close(qa, qb))
+            });
+            if hit {
                 ia = (ia.0.min(*da), ia.1.max(*da));
+            }
+        }
+    }
+    if ia.0 > ia.1 {
+        return None;
+    }
+    let mut ib = (f64::MAX, f64::MIN);
+    for (run, bx) in b.samples.chunks(CLOSE_RUN).zip(&b.boxes) {
+        let cand = near(bx, a);
+        for (db, qb) in run {
+            let hit = cand.iter().any(|&k| {
+                !apart(&point_box(qb), &a.boxes[k], far)
+                    && a.samples[k * CLOSE_RUN..]
+                        .iter()
+                        .take(CLOSE_RUN)
+                        .any(|(_, qa)| in_reach(qa) && close(qa, qb))
+            });
+            if hit {
                 ib = (ib.0.min(*db), ib.1.max(*db));
             }
         }
     }
-    (ia.0 <= ia.1).then_some((ia, ib))
+    Some((ia, ib))
 }
 
 /// The longest span between two samples of a straight run.
@@ -1082,6 +1161,92 @@ mod tests {
                 lane.id,
                 lane.points.len(),
                 lane.length_m
+            );
+        }
+    }
+
+    /// Every pair of samples tested: what `close_intervals` must find.
+    fn close_intervals_by_every_pair(
+        a: &[(f64, Point2)],
+        b: &[(f64, Point2)],
+        reach: f64,
+    ) -> Option<((f64, f64), (f64, f64))> {
+        let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+        for (_, q) in b {
+            lo = [lo[0].min(q.x), lo[1].min(q.y)];
+            hi = [hi[0].max(q.x), hi[1].max(q.y)];
+        }
+        let (mut ia, mut ib) = ((f64::MAX, f64::MIN), (f64::MAX, f64::MIN));
+        for (da, qa) in a {
+            if qa.x < lo[0] - reach
+                || qa.x > hi[0] + reach
+                || qa.y < lo[1] - reach
+                || qa.y > hi[1] + reach
+            {
+                continue;
+            }
+            for (db, qb) in b {
+                let (dx, dy) = (qa.x - qb.x, qa.y - qb.y);
+                if dx * dx + dy * dy < reach * reach {
+                    ia = (ia.0.min(*da), ia.1.max(*da));
+                    ib = (ib.0.min(*db), ib.1.max(*db));
+                }
+            }
+        }
+        (ia.0 <= ia.1).then_some((ia, ib))
+    }
+
+    /// A wiggly path of `n` samples half a metre apart from `(x, y)` heading `h`.
+    fn wiggle(x: f64, y: f64, h: f64, bend: f64, n: usize) -> Vec<(f64, Point2)> {
+        let (mut p, mut h) = (Point2::new(x, y), h);
+        (0..n)
+            .map(|k| {
+                let out = (0.5 * k as f64, p);
+                h += bend * (0.05 * k as f64).sin();
+                p = Point2::new(p.x + 0.5 * h.cos(), p.y + 0.5 * h.sin());
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn close_intervals_of_the_mixed_network_junctions_are_those_of_every_pair() {
+        let spec = workloads::mixed_6km();
+        let net = roadworld_road::generate(&spec.road, 1).unwrap();
+        let map = LaneMap::new(&net);
+        let paths: Vec<(LaneId, &JunctionPath)> = map
+            .lanes
+            .iter()
+            .filter_map(|l| l.path.as_ref().map(|p| (l.id, p)))
+            .collect();
+        let mut close = 0;
+        for (x, (la, pa)) in paths.iter().enumerate() {
+            for (lb, pb) in &paths[x + 1..] {
+                if pa.junction != pb.junction {
+                    continue;
+                }
+                let (a, b) = (map.extended_samples(*la, pa), map.extended_samples(*lb, pb));
+                for reach in [1.0, 3.4, 5.0] {
+                    let want = close_intervals_by_every_pair(&a, &b, reach);
+                    close += usize::from(want.is_some());
+                    assert_eq!(close_intervals(&Runs::new(&a), &Runs::new(&b), reach), want);
+                }
+            }
+        }
+        assert!(close > 10, "{close} close pairs");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn close_intervals_are_those_of_every_pair(
+            ax in -20.0..20.0f64, ay in -20.0..20.0f64, ah in -3.2..3.2f64, ab in -0.2..0.2f64,
+            bx in -20.0..20.0f64, by in -20.0..20.0f64, bh in -3.2..3.2f64, bb in -0.2..0.2f64,
+            na in 1..120usize, nb in 1..120usize, reach in 0.1..6.0f64,
+        ) {
+            let (a, b) = (wiggle(ax, ay, ah, ab, na), wiggle(bx, by, bh, bb, nb));
+            proptest::prop_assert_eq!(
+                close_intervals(&Runs::new(&a), &Runs::new(&b), reach),
+                close_intervals_by_every_pair(&a, &b, reach)
             );
         }
     }

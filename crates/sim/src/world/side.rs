@@ -59,23 +59,62 @@ pub struct SidePath {
     pub length_m: f64,
     /// Bike lanes: the stretch clear of zebra crossings, `(from, to)` in path distance.
     usable: (f64, f64),
+    /// Samples per metre of path distance and of road `s` (for the first guess in
+    /// [`SidePath::span`]).
+    per_d: f64,
+    per_s: f64,
+}
+
+/// A zebra crossing as seen from one of its sidewalks: walkers heading `toward` reach its
+/// centre line at `line_d_m` and step off at `cross_d_m` (path distances).
+#[derive(Debug, Clone, Copy)]
+struct PathCrossing {
+    crossing: u32,
+    toward: f64,
+    line_d_m: f64,
+    cross_d_m: f64,
 }
 
 impl SidePath {
     /// The two samples around `x` along the path by `key` (distance or road `s`, both
     /// increasing), and the weight of the second.
-    fn span(&self, x: f64, key: impl Fn(&SidePoint) -> f64) -> (&SidePoint, &SidePoint, f64) {
-        let k = self
-            .points
-            .partition_point(|p| key(p) <= x)
-            .clamp(1, self.points.len() - 1);
-        let (a, b) = (&self.points[k - 1], &self.points[k]);
+    ///
+    /// `guess` is where the first sample past `x` should be: samples are about evenly
+    /// spaced, so a short walk from it finds the sample a binary search would (the keys
+    /// never decrease, so there is one such sample); a long walk gives way to the search.
+    fn span(
+        &self,
+        x: f64,
+        key: impl Fn(&SidePoint) -> f64,
+        guess: f64,
+    ) -> (&SidePoint, &SidePoint, f64) {
+        let pts = self.points.as_slice();
+        let n = pts.len();
+        let mut k = if guess > 0.0 {
+            guess.min(n as f64) as usize
+        } else {
+            0
+        };
+        let mut walk = 0;
+        while k > 0 && key(&pts[k - 1]) > x && walk < 8 {
+            k -= 1;
+            walk += 1;
+        }
+        while k < n && key(&pts[k]) <= x && walk < 8 {
+            k += 1;
+            walk += 1;
+        }
+        if walk == 8 {
+            k = pts.partition_point(|p| key(p) <= x);
+        }
+        let k = k.clamp(1, n - 1);
+        let (a, b) = (&pts[k - 1], &pts[k]);
         let u = ((x - key(a)) / (key(b) - key(a)).max(1e-9)).clamp(0.0, 1.0);
         (a, b, u)
     }
 
     fn at(&self, d: f64) -> SidePoint {
-        let (a, b, u) = self.span(d, |p| p.d_m);
+        let (a, b, u) = self.span(d, |p| p.d_m, d * self.per_d + 1.0);
         SidePoint {
             d_m: d,
             s_m: a.s_m + u * (b.s_m - a.s_m),
@@ -87,7 +126,8 @@ impl SidePath {
 
     /// Path distance at road position `s`.
     fn d_at_s(&self, s: f64) -> f64 {
-        let (a, b, u) = self.span(s, |p| p.s_m);
+        let guess = (s - self.points[0].s_m) * self.per_s + 1.0;
+        let (a, b, u) = self.span(s, |p| p.s_m, guess);
         a.d_m + u * (b.d_m - a.d_m)
     }
 
@@ -117,6 +157,8 @@ pub struct Crossing {
 pub struct SideMap {
     pub paths: Vec<SidePath>,
     pub crossings: Vec<Crossing>,
+    /// The crossings of each sidewalk path, in crossing order.
+    by_path: Vec<Vec<PathCrossing>>,
     /// Crossings on each driving lane: `(d_in, d_out, crossing)`.
     pub(crate) on_lane: Vec<Vec<(f64, f64, u32)>>,
     /// Lane refs of side lanes, appended to the recording's lane table.
@@ -377,6 +419,23 @@ impl SideMap {
             }
             p.usable = (lo, hi);
         }
+        m.by_path = vec![Vec::new(); m.paths.len()];
+        for (ci, c) in m.crossings.iter().enumerate() {
+            for path in [c.right, c.left] {
+                let p = &m.paths[path as usize];
+                let off = if p.left {
+                    CROSS_LINE_OFFSET_M
+                } else {
+                    -CROSS_LINE_OFFSET_M
+                };
+                m.by_path[path as usize].push(PathCrossing {
+                    crossing: ci as u32,
+                    toward: c.toward,
+                    line_d_m: p.d_at_s(c.s_m),
+                    cross_d_m: p.d_at_s(c.s_m + off),
+                });
+            }
+        }
         m
     }
 
@@ -431,6 +490,8 @@ impl SideMap {
             forward,
             length_m: d,
             usable: (0.0, d),
+            per_d: n as f64 / d.max(1e-9),
+            per_s: n as f64 / (s1 - s0),
             points,
         })
     }
@@ -930,34 +991,36 @@ impl World {
     /// Path distance of walker `k`'s crossing line at crossing `c`.
     fn crossing_line_d(&self, k: u32, c: u32) -> f64 {
         let w = &self.walkers[k as usize];
-        let cr = &self.side.crossings[c as usize];
-        let p = &self.side.paths[w.path as usize];
-        let from_right = !p.left;
-        let off = if from_right {
-            -CROSS_LINE_OFFSET_M
-        } else {
-            CROSS_LINE_OFFSET_M
-        };
-        p.d_at_s(cr.s_m + off)
+        let on_path = self.side.by_path[w.path as usize]
+            .iter()
+            .find(|pc| pc.crossing == c);
+        match on_path {
+            Some(pc) => pc.cross_d_m,
+            None => {
+                // Not one of its own path's crossings (it never is): measure.
+                let cr = &self.side.crossings[c as usize];
+                let p = &self.side.paths[w.path as usize];
+                let off = if p.left {
+                    CROSS_LINE_OFFSET_M
+                } else {
+                    -CROSS_LINE_OFFSET_M
+                };
+                p.d_at_s(cr.s_m + off)
+            }
+        }
     }
 
-    /// The crossing walker `k` walks towards on its path, if any.
+    /// The crossing walker `k` walks towards on its path, if any (the first in crossing
+    /// order).
     fn crossing_ahead(&self, k: u32) -> Option<u32> {
         let w = &self.walkers[k as usize];
-        let p = &self.side.paths[w.path as usize];
-        if p.kind != SideKind::Sidewalk {
+        if self.side.paths[w.path as usize].kind != SideKind::Sidewalk {
             return None;
         }
-        self.side
-            .crossings
+        self.side.by_path[w.path as usize]
             .iter()
-            .position(|c| {
-                (c.right == w.path || c.left == w.path) && c.toward == w.dir && {
-                    let line = p.d_at_s(c.s_m);
-                    (line - w.d_m) * w.dir > 0.0
-                }
-            })
-            .map(|c| c as u32)
+            .find(|pc| pc.toward == w.dir && (pc.line_d_m - w.d_m) * w.dir > 0.0)
+            .map(|pc| pc.crossing)
     }
 
     fn side_events(&mut self, k: u32) {
@@ -1107,34 +1170,42 @@ impl World {
             }
             let p = &self.side.paths[w.path as usize];
             let road = self.net.road(p.road);
-            let (s, t, heading, rec_lane) = match w.mode {
+            let (ref_pose, s, t, heading, rec_lane) = match w.mode {
                 Mode::Crossing {
                     s_line,
                     t_m,
                     t_end_m,
                     ..
                 } => {
-                    let h = road.reference_line.pose(s_line).heading_rad;
+                    let ref_pose = road.reference_line.pose(s_line);
                     let side = if t_end_m > t_m { 0.5 } else { -0.5 };
                     (
+                        ref_pose,
                         s_line,
                         t_m,
-                        h + side * std::f64::consts::PI,
+                        ref_pose.heading_rad + side * std::f64::consts::PI,
                         p.at(w.d_m).rec_lane,
                     )
                 }
                 _ => {
                     let sp = p.at(w.d_m);
-                    let h = road.reference_line.pose(sp.s_m).heading_rad;
+                    let ref_pose = road.reference_line.pose(sp.s_m);
                     let back = if w.dir > 0.0 {
                         0.0
                     } else {
                         std::f64::consts::PI
                     };
-                    (sp.s_m, sp.t_m + w.u_m, h + back, sp.rec_lane)
+                    (
+                        ref_pose,
+                        sp.s_m,
+                        sp.t_m + w.u_m,
+                        ref_pose.heading_rad + back,
+                        sp.rec_lane,
+                    )
                 }
             };
-            let pt = road.point_at(s, t);
+            // `road.point_at(s, t)`, from the reference pose at `s` already there.
+            let pt = ref_pose.offset(t).point();
             let z = road.z_at(s, t);
             let mut fl = 0;
             if w.body.kind == ActorKind::Bicycle {
@@ -1237,4 +1308,66 @@ pub fn off_side(rec: &Recording, net: &Network) -> Vec<(u32, u32, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{World, workloads};
+
+    /// The span a binary search over every sample finds.
+    fn span_by_search(
+        p: &SidePath,
+        x: f64,
+        key: impl Fn(&SidePoint) -> f64,
+    ) -> (SidePoint, SidePoint, f64) {
+        let k = p
+            .points
+            .partition_point(|q| key(q) <= x)
+            .clamp(1, p.points.len() - 1);
+        let (a, b) = (p.points[k - 1], p.points[k]);
+        let u = ((x - key(&a)) / (key(&b) - key(&a)).max(1e-9)).clamp(0.0, 1.0);
+        (a, b, u)
+    }
+
+    #[test]
+    fn side_path_lookups_find_the_samples_a_binary_search_finds() {
+        let spec = workloads::mixed_6km();
+        let net = roadworld_road::generate(&spec.road, 1).unwrap();
+        let world = World::new(net, &spec, 1).unwrap();
+        let paths = &world.side.paths;
+        assert!(paths.len() > 4, "{} side paths", paths.len());
+        let same = |(a, b, u): (&SidePoint, &SidePoint, f64),
+                    (c, d, w): (SidePoint, SidePoint, f64)| {
+            a.d_m == c.d_m && b.d_m == d.d_m && u == w
+        };
+        let mut looked = 0;
+        for p in paths {
+            let (s0, s1) = p.s_range();
+            // Every third of a metre, past both ends, and on every sample.
+            let n = (3.0 * p.length_m) as usize + 30;
+            let xs = (0..n).map(|k| k as f64 / 3.0 - 5.0);
+            for x in xs.chain(p.points.iter().map(|q| q.d_m)) {
+                let guess = x * p.per_d + 1.0;
+                assert!(same(
+                    p.span(x, |q| q.d_m, guess),
+                    span_by_search(p, x, |q| q.d_m)
+                ));
+                let s = s0 + (s1 - s0) * x / p.length_m;
+                let guess = (s - s0) * p.per_s + 1.0;
+                assert!(same(
+                    p.span(s, |q| q.s_m, guess),
+                    span_by_search(p, s, |q| q.s_m)
+                ));
+                looked += 1;
+            }
+            // A guess far off still finds the sample.
+            let x = 0.5 * p.length_m;
+            assert!(same(
+                p.span(x, |q| q.d_m, 0.0),
+                span_by_search(p, x, |q| q.d_m)
+            ));
+        }
+        assert!(looked > 1000);
+    }
 }
