@@ -612,6 +612,18 @@ fn keep_max(slot: &mut Option<Extreme>, value: f64, at_s: f64, actor: u32) {
 
 /// Every measure of the ego against each of `others` over `frames` (steps of `step_s`).
 pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64) -> Criticality {
+    measure_pruned(ego, others, frames, step_s, true)
+}
+
+/// [`measure`]; with `prune`, measures that the distance between the boxes rules out are
+/// skipped (the result is the same: the tests compare).
+fn measure_pruned(
+    ego: &Track,
+    others: &[Track],
+    frames: Range<usize>,
+    step_s: f64,
+    prune: bool,
+) -> Criticality {
     let mut c = Criticality::default();
     let ed = [ego.length_m, ego.width_m];
     let ego_path = Path::new(ego);
@@ -619,6 +631,7 @@ pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64)
     let ego_cells = Occupancy::new(ego, frames.clone(), None);
     for other in others {
         let od = [other.length_m, other.width_m];
+        let reach_m = 0.5 * (ego.length_m.hypot(ego.width_m) + other.length_m.hypot(other.width_m));
         let other_path = Path::new(other);
         let mut both = frames.start.max(ego.first_frame).max(other.first_frame)
             ..frames.end.min(ego.frames().end).min(other.frames().end);
@@ -631,26 +644,44 @@ pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64)
             };
             let t = k as f64 * step_s;
             let (eb, ob) = (ego.body(e), other.body(o));
-            let dist = eb.distance(&ob);
-            keep_min(&mut c.min_distance_m, dist, t, other.actor);
-            if dist == 0.0 && c.collision.is_none() {
-                c.collision = Some(Extreme {
-                    value: 0.0,
-                    at_s: t,
-                    actor: other.actor,
-                });
+            // The boxes are at least this far apart (centres less the circumradii), less a
+            // metre for rounding: measures that this rules out are not computed, and give
+            // what they would have (no new extreme, no contact within the horizon).
+            let apart_m = if prune {
+                (o.x_m - e.x_m).hypot(o.y_m - e.y_m) - reach_m - 1.0
+            } else {
+                f64::MIN
+            };
+            if c.min_distance_m.is_none_or(|m| apart_m < m.value) {
+                let dist = eb.distance(&ob);
+                keep_min(&mut c.min_distance_m, dist, t, other.actor);
+                if dist == 0.0 && c.collision.is_none() {
+                    c.collision = Some(Extreme {
+                        value: 0.0,
+                        at_s: t,
+                        actor: other.actor,
+                    });
+                }
             }
-            let ttc = ttc_constant_velocity(&eb, e.velocity(), &ob, o.velocity());
+            let (ve, vo) = (e.velocity(), o.velocity());
+            let ttc = if apart_m > (ve - vo).norm() * HORIZON_S {
+                None
+            } else {
+                ttc_constant_velocity(&eb, ve, &ob, vo)
+            };
             if let Some(ttc) = ttc {
                 keep_min(&mut c.min_ttc_s, ttc, t, other.actor);
-                let closing = (e.velocity() - o.velocity()).norm();
+                let closing = (ve - vo).norm();
                 keep_max(&mut c.max_drac_mps2, drac(closing, ttc), t, other.actor);
                 if ttc < REQUIRED_DECEL_BELOW_TTC_S {
                     let req = required_deceleration(e, ed, o, od).unwrap_or(f64::INFINITY);
                     keep_max(&mut c.max_required_decel_mps2, req, t, other.actor);
                 }
             }
-            if let Some(ttc) = ttc_along_paths(&ego_path, &other_path, k) {
+            // Along their paths neither moves farther than its speed times the horizon.
+            if apart_m <= (e.speed_mps.abs() + o.speed_mps.abs()) * HORIZON_S
+                && let Some(ttc) = ttc_along_paths(&ego_path, &other_path, k)
+            {
                 keep_min(&mut c.min_ttc_path_s, ttc, t, other.actor);
             }
             if let Some((gap, _)) = leader_gap(e, ed, o, od)
@@ -671,6 +702,45 @@ pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64)
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn pruning_by_distance_changes_no_measure_of_example_scenes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        for (name, seed) in [
+            ("cut-in", 5),
+            ("red-light-runner", 5),
+            ("lead-hard-brake", 7),
+        ] {
+            let spec = roadworld_spec::load_spec(&dir.join(format!("{name}.ron"))).unwrap();
+            let g = crate::generate::generate(&spec, seed, false).unwrap();
+            let rec = &g.recording;
+            let ego = rec.actors.iter().position(|a| a.ego).unwrap() as u32;
+            // Everyone who comes within 200 m of the ego: near and far frames both.
+            let mut others = std::collections::BTreeSet::new();
+            for k in 0..rec.frames() {
+                let f = rec.frame(k);
+                let Some(e) = f.iter().find(|s| s.actor == ego) else {
+                    continue;
+                };
+                for s in f {
+                    if s.actor != ego && (s.x_m - e.x_m).hypot(s.y_m - e.y_m) < 200.0 {
+                        others.insert(s.actor);
+                    }
+                }
+            }
+            let all: Vec<u32> = std::iter::once(ego).chain(others).collect();
+            let mut ts = tracks(rec, &all);
+            let ego_track = ts.remove(0);
+            assert!(ts.len() > 20, "{name}: {} others", ts.len());
+            // Whole scene, and a window in the middle.
+            for frames in [0..rec.frames(), rec.frames() / 3..rec.frames() / 2] {
+                let pruned = measure_pruned(&ego_track, &ts, frames.clone(), rec.step_s, true);
+                let full = measure_pruned(&ego_track, &ts, frames.clone(), rec.step_s, false);
+                assert_eq!(pruned, full, "{name} frames {frames:?}");
+                assert!(full.min_distance_m.is_some() && full.min_ttc_path_s.is_some());
+            }
+        }
+    }
 
     const CAR: [f64; 2] = [4.0, 2.0];
 
