@@ -178,38 +178,122 @@ pub fn generate_with(
     solve_events: bool,
     until_over: bool,
 ) -> Result<Generated, GenerateError> {
-    let seed = spec.seed.unwrap_or(seed);
-    let resolved = if spec.seed.is_some() {
-        spec.clone()
-    } else {
-        roadworld_spec::resolve(spec, seed)
-    };
-    let mut net = roadworld_road::generate(&resolved.road, seed)?;
-    net.name = format!("{} seed {seed}", resolved.name);
-    let mut world = World::new(net.clone(), &resolved, seed)?;
-    let steps = (resolved.sim.duration_s / world.step_s).round() as u64;
-    world.record_for(steps);
-    // The world as each event acts, for the solvability search.
-    let mut forks: Vec<Option<World>> = vec![None; world.event_log.len()];
-    for _ in 0..steps {
-        if until_over
-            && world
-                .event_log
-                .iter()
-                .all(|r| matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)))
-        {
-            break;
-        }
-        world.step();
-        for (k, fork) in forks.iter_mut().enumerate() {
-            if fork.is_none() && world.event_log[k].action_s.is_some() && solve_events {
-                *fork = Some(world.fork());
+    let mut r = Rollout::start(spec, seed, solve_events)?;
+    r.run(until_over);
+    Ok(r.finish(until_over))
+}
+
+/// A scenario being rolled out: [`generate_with`] in steps, so that a rollout stopped once
+/// its events are over can be looked at and then run on to the end (the same bytes as a
+/// rollout run to the end at once: stopping only skips steps, it changes nothing).
+pub(crate) struct Rollout {
+    resolved: ScenarioSpec,
+    seed: u64,
+    net: Network,
+    world: World,
+    steps: u64,
+    done: u64,
+    solve_events: bool,
+    /// The world as each event acts, for the solvability search.
+    forks: Vec<Option<World>>,
+}
+
+impl Rollout {
+    pub(crate) fn start(
+        spec: &ScenarioSpec,
+        seed: u64,
+        solve_events: bool,
+    ) -> Result<Self, GenerateError> {
+        let seed = spec.seed.unwrap_or(seed);
+        let resolved = if spec.seed.is_some() {
+            spec.clone()
+        } else {
+            roadworld_spec::resolve(spec, seed)
+        };
+        let mut net = roadworld_road::generate(&resolved.road, seed)?;
+        net.name = format!("{} seed {seed}", resolved.name);
+        let mut world = World::new(net.clone(), &resolved, seed)?;
+        let steps = (resolved.sim.duration_s / world.step_s).round() as u64;
+        world.record_for(steps);
+        let forks = vec![None; world.event_log.len()];
+        Ok(Self {
+            resolved,
+            seed,
+            net,
+            world,
+            steps,
+            done: 0,
+            solve_events,
+            forks,
+        })
+    }
+
+    /// Steps on to the spec's duration, or (`until_over`) until every event is over or was
+    /// skipped.
+    pub(crate) fn run(&mut self, until_over: bool) {
+        let world = &mut self.world;
+        while self.done < self.steps {
+            if until_over
+                && world
+                    .event_log
+                    .iter()
+                    .all(|r| matches!(r.outcome, Outcome::Done { .. } | Outcome::Skipped(_)))
+            {
+                break;
+            }
+            world.step();
+            self.done += 1;
+            for (k, fork) in self.forks.iter_mut().enumerate() {
+                if fork.is_none() && world.event_log[k].action_s.is_some() && self.solve_events {
+                    *fork = Some(world.fork());
+                }
             }
         }
     }
-    let log = world.event_log.clone();
+
+    /// The summary of the rollout so far; without the scene's criticality when `cut`.
+    pub(crate) fn summary(&mut self, cut: bool) -> Summary {
+        let rec = self
+            .world
+            .recording()
+            .expect("recording started with the rollout");
+        summarise(
+            &self.resolved,
+            self.seed,
+            &self.world,
+            rec,
+            &mut self.forks,
+            cut,
+        )
+    }
+
+    /// The scenario as rolled out so far; without the scene's criticality when `cut`.
+    pub(crate) fn finish(mut self, cut: bool) -> Generated {
+        let summary = self.summary(cut);
+        let recording = self
+            .world
+            .take_recording()
+            .expect("recording started with the rollout");
+        Generated {
+            spec: self.resolved,
+            network: self.net,
+            recording,
+            summary,
+        }
+    }
+}
+
+/// The summary of `world`'s rollout recorded in `rec` (see [`Rollout::summary`]).
+fn summarise(
+    resolved: &ScenarioSpec,
+    seed: u64,
+    world: &World,
+    rec: &Recording,
+    forks: &mut [Option<World>],
+    until_over: bool,
+) -> Summary {
+    let log = &world.event_log;
     let ids: Vec<_> = world.actors.iter().map(|a| a.id).collect();
-    let rec = world.take_recording().expect("recording started above");
     let step_s = rec.step_s;
     let by_id: BTreeMap<_, u32> = rec
         .actors
@@ -222,8 +306,8 @@ pub fn generate_with(
     let scene = match ego {
         Some(_) if until_over => Criticality::default(),
         Some(e) => {
-            let others = near(&rec, e, all_frames.clone(), NEAR_M as f32);
-            measure_ego(&rec, e, &others, all_frames.clone())
+            let others = near(rec, e, all_frames.clone(), NEAR_M as f32);
+            measure_ego(rec, e, &others, all_frames.clone())
         }
         None => Criticality::default(),
     };
@@ -255,11 +339,11 @@ pub fn generate_with(
                 (frame_of(t, step_s) + 1).min(rec.frames())
             });
             let others = if actors.is_empty() {
-                near(&rec, e, frames.clone(), NEAR_M as f32)
+                near(rec, e, frames.clone(), NEAR_M as f32)
             } else {
                 actors.clone()
             };
-            criticality = measure_ego(&rec, e, &others, frames);
+            criticality = measure_ego(rec, e, &others, frames);
             if let Some(at) = forks[k].as_mut() {
                 let until = end_s.unwrap_or(resolved.sim.duration_s) + SOLVE_TAIL_S;
                 let horizon = (until - at.time_s()).clamp(1.0, SOLVE_MAX_S);
@@ -294,9 +378,9 @@ pub fn generate_with(
     }
     let on_target = events
         .iter()
-        .zip(&log)
+        .zip(log)
         .all(|(e, r)| !r.spec.target.is_set() || e.on_target());
-    let summary = Summary {
+    Summary {
         name: resolved.name.clone(),
         seed,
         duration_s: resolved.sim.duration_s,
@@ -306,11 +390,31 @@ pub fn generate_with(
         scene,
         events,
         on_target,
-    };
-    Ok(Generated {
-        spec: resolved,
-        network: net,
-        recording: rec,
-        summary,
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rollout_stopped_when_its_events_are_over_runs_on_to_the_same_scenario() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        for (name, seed) in [("cut-in", 5), ("red-light-runner", 5), ("debris", 9)] {
+            let spec = roadworld_spec::load_spec(&dir.join(format!("{name}.ron"))).unwrap();
+            let resolved = roadworld_spec::resolve(&spec, seed);
+            let whole = generate_with(&resolved, seed, true, false).unwrap();
+            let mut r = Rollout::start(&resolved, seed, true).unwrap();
+            r.run(true);
+            assert!(r.done < r.steps, "{name}: ran {} of {} steps", r.done, r.steps);
+            let cut = r.summary(true);
+            assert_eq!(cut, generate_with(&resolved, seed, true, true).unwrap().summary);
+            r.run(false);
+            assert_eq!(r.done, r.steps);
+            let on = r.finish(false);
+            assert_eq!(on.summary, whole.summary, "{name}");
+            assert!(on.recording == whole.recording, "{name}: recordings differ");
+            assert_eq!(roadworld_spec::to_ron(&on.spec), roadworld_spec::to_ron(&whole.spec));
+        }
+    }
 }

@@ -10,13 +10,13 @@
 //! try after the first generation takes, of 32 candidates drawn from the search, the one a
 //! local linear model of the measures (fitted to every try that played out) predicts nearest
 //! the middle of the target ranges. The first try that meets
-//! every target is the scenario: it is generated again in full from its resolved spec (the
-//! same bytes as any later run of that spec). The first generation draws from the spec's own
+//! every target is the scenario: its rollout runs on to the spec's duration (the same bytes
+//! as any later run of its resolved spec). The first generation draws from the spec's own
 //! distributions, so a target the spec's prior already meets costs nothing extra.
 //!
 //! Parameters the spec fixes, or gives as a weighted choice, are not adapted.
 
-use crate::generate::{EventSummary, GenerateError, Generated, generate_with, measured};
+use crate::generate::{EventSummary, GenerateError, Generated, Rollout, generate_with, measured};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use roadworld_spec::traffic::Dist;
@@ -324,10 +324,13 @@ pub fn generate_targeted(
                 }
             }
         }
-        let g = generate_with(&resolved, try_seed, true, true)?;
+        // Rolled out until its events are over; run on to the end only if it met the targets.
+        let mut rollout = Rollout::start(&resolved, try_seed, true)?;
+        rollout.run(true);
+        let cut = rollout.summary(true);
         let mut total = 0.0;
         let mut misses = Vec::new();
-        for (k, ev) in g.summary.events.iter().enumerate() {
+        for (k, ev) in cut.events.iter().enumerate() {
             let i = origin[k];
             if !spec.events[i].target.is_set() {
                 continue;
@@ -361,12 +364,11 @@ pub fn generate_targeted(
                 .collect();
             history.push((i, values, score));
         }
-        // The try's recording is not needed any more; the full run below makes its own.
-        drop(g);
         if total == 0.0 {
-            // Again in full (the same scenario, run for the whole duration: the events come
-            // out the same, which is checked rather than trusted).
-            let generated = generate_with(&resolved, try_seed, true, false)?;
+            // On to the whole duration (the same scenario as one run to the end at once: the
+            // events come out the same, which is checked rather than trusted).
+            rollout.run(false);
+            let generated = rollout.finish(false);
             if generated.summary.on_target {
                 return Ok(Targeted {
                     generated,

@@ -658,6 +658,10 @@ impl Recorder {
         }
     }
 
+    pub(crate) fn recording(&self) -> &Recording {
+        &self.rec
+    }
+
     pub(crate) fn finish(self, _w: &World) -> Recording {
         self.rec
     }

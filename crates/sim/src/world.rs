@@ -469,6 +469,12 @@ impl World {
         copy
     }
 
+    /// The recording so far, left in place (the same as [`World::take_recording`] would
+    /// give now).
+    pub fn recording(&self) -> Option<&Recording> {
+        self.recorder.as_ref().map(Recorder::recording)
+    }
+
     /// The recording so far.
     pub fn take_recording(&mut self) -> Option<Recording> {
         self.recorder.take().map(|r| r.finish(self))
