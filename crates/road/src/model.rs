@@ -506,7 +506,14 @@ impl Road {
     }
     /// Height of the road surface at `(s, t)`.
     pub fn z_at(&self, s_m: f64, t_m: f64) -> f64 {
-        self.elevation.value(s_m) + t_m * self.superelevation.value(s_m).tan()
+        let roll_rad = self.superelevation.value(s_m);
+        // tan(0) is 0 (and tan(-0) is -0): flat roads, most of them, skip the call.
+        let slope = if roll_rad == 0.0 {
+            roll_rad
+        } else {
+            roll_rad.tan()
+        };
+        self.elevation.value(s_m) + t_m * slope
     }
     /// World position of `(s, t)`.
     pub fn point_at(&self, s_m: f64, t_m: f64) -> Point2 {
