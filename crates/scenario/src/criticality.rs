@@ -23,7 +23,6 @@ use roadworld_geom::{Obb, Vector2};
 use roadworld_sim::Recording;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// How far ahead time-to-collision looks.
@@ -87,12 +86,13 @@ impl Track {
 
 /// Tracks of the given actors of a recording (one pass over the samples), in the order asked.
 pub fn tracks(rec: &Recording, actors: &[u32]) -> Vec<Track> {
-    let mut slot = BTreeMap::new();
+    // Each recorded actor's place in `out` (the last asked, as a map would keep).
+    let mut slot = vec![usize::MAX; rec.actors.len()];
     let mut out: Vec<Track> = actors
         .iter()
         .enumerate()
         .map(|(i, &a)| {
-            slot.insert(a, i);
+            slot[a as usize] = i;
             let r = &rec.actors[a as usize];
             Track {
                 actor: a,
@@ -105,7 +105,7 @@ pub fn tracks(rec: &Recording, actors: &[u32]) -> Vec<Track> {
         .collect();
     for k in 0..rec.frames() {
         for s in rec.frame_all(k) {
-            if let Some(&i) = slot.get(&s.actor) {
+            if let Some(&i) = slot.get(s.actor as usize).filter(|&&i| i != usize::MAX) {
                 let t = &mut out[i];
                 if t.states.is_empty() {
                     t.first_frame = k;
