@@ -406,15 +406,26 @@ mod tests {
             let whole = generate_with(&resolved, seed, true, false).unwrap();
             let mut r = Rollout::start(&resolved, seed, true).unwrap();
             r.run(true);
-            assert!(r.done < r.steps, "{name}: ran {} of {} steps", r.done, r.steps);
+            assert!(
+                r.done < r.steps,
+                "{name}: ran {} of {} steps",
+                r.done,
+                r.steps
+            );
             let cut = r.summary(true);
-            assert_eq!(cut, generate_with(&resolved, seed, true, true).unwrap().summary);
+            assert_eq!(
+                cut,
+                generate_with(&resolved, seed, true, true).unwrap().summary
+            );
             r.run(false);
             assert_eq!(r.done, r.steps);
             let on = r.finish(false);
             assert_eq!(on.summary, whole.summary, "{name}");
             assert!(on.recording == whole.recording, "{name}: recordings differ");
-            assert_eq!(roadworld_spec::to_ron(&on.spec), roadworld_spec::to_ron(&whole.spec));
+            assert_eq!(
+                roadworld_spec::to_ron(&on.spec),
+                roadworld_spec::to_ron(&whole.spec)
+            );
         }
     }
 }
