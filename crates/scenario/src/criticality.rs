@@ -664,14 +664,14 @@ fn measure_pruned(
                 }
             }
             let (ve, vo) = (e.velocity(), o.velocity());
-            let ttc = if apart_m > (ve - vo).norm() * HORIZON_S {
+            let closing = (ve - vo).norm();
+            let ttc = if apart_m > closing * HORIZON_S {
                 None
             } else {
                 ttc_constant_velocity(&eb, ve, &ob, vo)
             };
             if let Some(ttc) = ttc {
                 keep_min(&mut c.min_ttc_s, ttc, t, other.actor);
-                let closing = (ve - vo).norm();
                 keep_max(&mut c.max_drac_mps2, drac(closing, ttc), t, other.actor);
                 if ttc < REQUIRED_DECEL_BELOW_TTC_S {
                     let req = required_deceleration(e, ed, o, od).unwrap_or(f64::INFINITY);

@@ -290,7 +290,7 @@ fn summarise(
     world: &World,
     rec: &Recording,
     forks: &mut [Option<World>],
-    until_over: bool,
+    cut: bool,
 ) -> Summary {
     let log = &world.event_log;
     let ids: Vec<_> = world.actors.iter().map(|a| a.id).collect();
@@ -304,7 +304,7 @@ fn summarise(
     let ego = rec.actors.iter().position(|a| a.ego).map(|i| i as u32);
     let all_frames = 0..rec.frames();
     let scene = match ego {
-        Some(_) if until_over => Criticality::default(),
+        Some(_) if cut => Criticality::default(),
         Some(e) => {
             let others = near(rec, e, all_frames.clone(), NEAR_M as f32);
             measure_ego(rec, e, &others, all_frames.clone())

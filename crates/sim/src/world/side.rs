@@ -131,6 +131,17 @@ impl SidePath {
         a.d_m + u * (b.d_m - a.d_m)
     }
 
+    /// Road `s` of the line from which walkers on this sidewalk step onto crossing `c`
+    /// (just short of its centre line, on their side).
+    fn cross_line_s(&self, c: &Crossing) -> f64 {
+        let off = if self.left {
+            CROSS_LINE_OFFSET_M
+        } else {
+            -CROSS_LINE_OFFSET_M
+        };
+        c.s_m + off
+    }
+
     fn s_range(&self) -> (f64, f64) {
         (self.points[0].s_m, self.points[self.points.len() - 1].s_m)
     }
@@ -423,16 +434,11 @@ impl SideMap {
         for (ci, c) in m.crossings.iter().enumerate() {
             for path in [c.right, c.left] {
                 let p = &m.paths[path as usize];
-                let off = if p.left {
-                    CROSS_LINE_OFFSET_M
-                } else {
-                    -CROSS_LINE_OFFSET_M
-                };
                 m.by_path[path as usize].push(PathCrossing {
                     crossing: ci as u32,
                     toward: c.toward,
                     line_d_m: p.d_at_s(c.s_m),
-                    cross_d_m: p.d_at_s(c.s_m + off),
+                    cross_d_m: p.d_at_s(p.cross_line_s(c)),
                 });
             }
         }
@@ -998,14 +1004,8 @@ impl World {
             Some(pc) => pc.cross_d_m,
             None => {
                 // Not one of its own path's crossings (it never is): measure.
-                let cr = &self.side.crossings[c as usize];
                 let p = &self.side.paths[w.path as usize];
-                let off = if p.left {
-                    CROSS_LINE_OFFSET_M
-                } else {
-                    -CROSS_LINE_OFFSET_M
-                };
-                p.d_at_s(cr.s_m + off)
+                p.d_at_s(p.cross_line_s(&self.side.crossings[c as usize]))
             }
         }
     }
