@@ -291,6 +291,12 @@ pub struct World {
     crossing_busy: Vec<u32>,
     ped_per_km: f64,
     bike_per_km: f64,
+    /// Pedestrians and cyclists only this close to the ego, if set
+    /// (`TrafficSpec::side_within_m`).
+    side_within_m: Option<f64>,
+    /// With `side_within_m`: the pieces of side paths within it of the ego, as of the last
+    /// look ([`SideMap::pieces`]).
+    side_near: Vec<u32>,
     /// Whether vehicles drive with their headlights on (night, fog); motorcycles always do.
     pub headlights: bool,
     /// Time of day, weather and friction, drawn from the seed.
@@ -388,6 +394,8 @@ impl World {
             crossing_busy: vec![0; n_crossings],
             ped_per_km: spec.traffic.pedestrians_per_km,
             bike_per_km: spec.traffic.cyclists_per_km,
+            side_within_m: spec.traffic.side_within_m,
+            side_near: Vec::new(),
             headlights: environment.headlights(),
             environment,
             event_log,

@@ -121,3 +121,74 @@ fn a_snapshot_lists_every_live_road_user_once() {
             .all(|a| a.x_m.is_finite() && a.y_m.is_finite())
     );
 }
+
+/// With `traffic.side_within_m`, pedestrians and cyclists keep to the area round the ego:
+/// nobody farther out than the area, the margin they leave at and the last second's moves;
+/// nobody new in the ego's sight after the start; and the ego sees about as many of them as
+/// on a network walked everywhere (summed over seeds: each seed's crowds are random), while
+/// far fewer are simulated.
+#[test]
+fn walkers_kept_round_the_ego_leave_far_behind_and_come_out_of_its_sight() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/urban.ron");
+    let walker = |k: ActorKind| matches!(k, ActorKind::Pedestrian | ActorKind::Bicycle);
+    let (mut seen_all, mut seen_area) = (0usize, 0usize);
+    let (mut moving_all, mut moving_area) = (0usize, 0usize);
+    for seed in [3, 4, 5, 6] {
+        for area in [None, Some(400.0)] {
+            let mut spec = roadworld_spec::load_spec(&path).expect("urban spec");
+            spec.traffic.side_within_m = area;
+            let net = roadworld_road::generate(&spec.road, seed).expect("network");
+            let mut w = World::new(net, &spec, seed).expect("world");
+            w.record();
+            for _ in 0..900 {
+                w.step();
+            }
+            let rec = w.take_recording().expect("recording");
+            let ego = rec.actors.iter().position(|a| a.ego).expect("ego") as u32;
+            let (mut seen, mut moving) = (0, 0);
+            for k in 0..rec.frames() {
+                let frame = rec.frame(k);
+                let e = frame.iter().find(|s| s.actor == ego).expect("ego sample");
+                let (sin, cos) = (e.heading_rad as f64).sin_cos();
+                for s in frame
+                    .iter()
+                    .filter(|s| walker(rec.actors[s.actor as usize].kind))
+                {
+                    let (dx, dy) = ((s.x_m - e.x_m) as f64, (s.y_m - e.y_m) as f64);
+                    let dist = dx.hypot(dy);
+                    moving += 1;
+                    if dist < 300.0 {
+                        seen += 1;
+                    }
+                    let Some(r) = area else { continue };
+                    // Looked at once a second: a second's walk and drive past the margin.
+                    assert!(dist < r + 50.0 + 25.0, "seed {seed} frame {k}: {dist:.0} m");
+                    let a = &rec.actors[s.actor as usize];
+                    if a.first_frame as usize == k && k > 0 {
+                        let ahead = dx * cos + dy * sin;
+                        assert!(
+                            ahead < -25.0 || dist > 295.0,
+                            "seed {seed} frame {k}: new at {ahead:.0} m ahead, {dist:.0} m off"
+                        );
+                    }
+                }
+            }
+            if area.is_some() {
+                seen_area += seen;
+                moving_area += moving;
+            } else {
+                seen_all += seen;
+                moving_all += moving;
+            }
+        }
+    }
+    let ratio = seen_area as f64 / seen_all as f64;
+    assert!(
+        (0.85..1.15).contains(&ratio),
+        "seen {seen_area} vs {seen_all}"
+    );
+    assert!(
+        moving_area * 3 < moving_all,
+        "simulated {moving_area} vs {moving_all}"
+    );
+}

@@ -350,6 +350,13 @@ pub struct TrafficSpec {
     pub pedestrians_per_km: f64,
     /// Cyclists per km of bike lane.
     pub cyclists_per_km: f64,
+    /// Pedestrians and cyclists only within this distance of the ego (at least 350 m, out
+    /// of its 300 m sight): new ones come out of its sight as it drives on, and those left
+    /// behind leave. Unset: along every sidewalk and bike lane of the network. A town's
+    /// sidewalks hold thousands, most of them never near the ego, and they cost most of a
+    /// town scene's rollout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side_within_m: Option<f64>,
 }
 
 impl Default for TrafficSpec {
@@ -385,6 +392,7 @@ impl Default for TrafficSpec {
             driver: DriverDist::default(),
             pedestrians_per_km: 20.0,
             cyclists_per_km: 4.0,
+            side_within_m: None,
         }
     }
 }
@@ -444,6 +452,14 @@ impl TrafficSpec {
                     format!("must be in [0, 200], got {v}"),
                 ));
             }
+        }
+        if let Some(v) = self.side_within_m
+            && !(v.is_finite() && (350.0..=100_000.0).contains(&v))
+        {
+            return Err((
+                "traffic.side_within_m".into(),
+                format!("must be in [350, 100000], got {v}"),
+            ));
         }
         Ok(())
     }

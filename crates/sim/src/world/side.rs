@@ -28,6 +28,13 @@ const CROSS_CHANCE: f64 = 0.5;
 const SIDESTEP_MPS: f64 = 0.8;
 /// Offset of each direction's crossing line from the middle of a zebra crossing.
 const CROSS_LINE_OFFSET_M: f64 = 0.8;
+/// Longest piece of a side path, for the area round the ego that walkers keep to.
+const PIECE_M: f64 = 25.0;
+/// Walkers this far beyond the area round the ego leave.
+const AREA_LEAVE_M: f64 = 50.0;
+/// Most walkers of a kind placed at one look (out of sight of the ego) in the area round the
+/// ego: as it drives on, more come into the area than the four a look places otherwise.
+const AREA_SPAWNS: usize = 64;
 
 /// What a side path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +185,19 @@ pub struct SideMap {
     pub sidewalk_km: f64,
     pub bike_km: f64,
     pub parked: Vec<Parked>,
+    /// The side paths in pieces of at most [`PIECE_M`], each with its middle point, to find
+    /// the stretches near a place.
+    pieces: Vec<Piece>,
+}
+
+/// A stretch of a side path, `d0_m` to `d1_m`, around the world point `(x_m, y_m)`.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    path: u32,
+    d0_m: f64,
+    d1_m: f64,
+    x_m: f64,
+    y_m: f64,
 }
 
 /// A parked car, from the network's parked-vehicle objects.
@@ -357,10 +377,25 @@ impl SideMap {
         for c in &mut m.parked {
             c.rec_lane = final_of_slot[c.rec_lane as usize];
         }
-        for p in &m.paths {
+        for (i, p) in m.paths.iter().enumerate() {
             match p.kind {
                 SideKind::Sidewalk => m.sidewalk_km += p.length_m / 1000.0,
                 SideKind::BikeLane => m.bike_km += p.length_m / 1000.0,
+            }
+            let n = (p.length_m / PIECE_M).ceil().max(1.0) as usize;
+            let road = net.road(p.road);
+            for j in 0..n {
+                let d0 = p.length_m * j as f64 / n as f64;
+                let d1 = p.length_m * (j + 1) as f64 / n as f64;
+                let mid = p.at(0.5 * (d0 + d1));
+                let pt = road.point_at(mid.s_m, mid.t_m);
+                m.pieces.push(Piece {
+                    path: i as u32,
+                    d0_m: d0,
+                    d1_m: d1,
+                    x_m: pt.x,
+                    y_m: pt.y,
+                });
             }
         }
         m.on_lane = vec![Vec::new(); driving.len()];
@@ -649,6 +684,7 @@ impl World {
                 flags: flags::PARKED,
             });
         }
+        self.look_round_side_area();
         for kind in [SideKind::Sidewalk, SideKind::BikeLane] {
             let target = self.side_target(kind);
             let mut placed = 0;
@@ -663,15 +699,77 @@ impl World {
     }
 
     fn side_target(&self, kind: SideKind) -> usize {
-        match kind {
-            SideKind::Sidewalk => (self.side.sidewalk_km * self.ped_per_km).round() as usize,
-            SideKind::BikeLane => (self.side.bike_km * self.bike_per_km).round() as usize,
-        }
+        let per_km = match kind {
+            SideKind::Sidewalk => self.ped_per_km,
+            SideKind::BikeLane => self.bike_per_km,
+        };
+        let km = if self.side_within_m.is_some() {
+            self.near_pieces(kind).map(|p| p.d1_m - p.d0_m).sum::<f64>() / 1000.0
+        } else {
+            match kind {
+                SideKind::Sidewalk => self.side.sidewalk_km,
+                SideKind::BikeLane => self.side.bike_km,
+            }
+        };
+        (km * per_km).round() as usize
     }
 
-    /// One pedestrian or cyclist at a random free place (out of the ego's sight when
-    /// `unseen`); whether one was placed.
-    fn spawn_side(&mut self, kind: SideKind, unseen: bool) -> bool {
+    /// With an area round the ego (`side_within_m`): finds the pieces of side paths in it.
+    fn look_round_side_area(&mut self) {
+        let Some(r) = self.side_within_m else {
+            return;
+        };
+        let Some(e) = self.ego.filter(|&e| self.actors[e as usize].alive) else {
+            return;
+        };
+        let p = &self.actors[e as usize].pose;
+        let (x, y) = (p.x_m, p.y_m);
+        let mut near = std::mem::take(&mut self.side_near);
+        near.clear();
+        near.extend(
+            self.side
+                .pieces
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| (q.x_m - x).hypot(q.y_m - y) <= r)
+                .map(|(i, _)| i as u32),
+        );
+        self.side_near = near;
+    }
+
+    /// The pieces of `kind`'s paths in the area round the ego, as of the last look.
+    fn near_pieces(&self, kind: SideKind) -> impl Iterator<Item = &Piece> {
+        self.side_near
+            .iter()
+            .map(|&i| &self.side.pieces[i as usize])
+            .filter(move |q| self.side.paths[q.path as usize].kind == kind)
+    }
+
+    /// A random place on `kind`'s paths: anywhere on them, or (with an area round the ego)
+    /// on the pieces in that area. `None` where there is no such path.
+    fn side_place(&mut self, kind: SideKind) -> Option<(usize, f64)> {
+        if self.side_within_m.is_some() {
+            let total: f64 = self.near_pieces(kind).map(|q| q.d1_m - q.d0_m).sum();
+            if total <= 0.0 {
+                return None;
+            }
+            let mut u = self.spawn_rng.random_range(0.0..total);
+            let piece = *self
+                .near_pieces(kind)
+                .find(|q| {
+                    let len = q.d1_m - q.d0_m;
+                    if u < len {
+                        return true;
+                    }
+                    u -= len;
+                    false
+                })
+                .or_else(|| self.near_pieces(kind).last())?;
+            let d = self.spawn_rng.random_range(piece.d0_m..piece.d1_m);
+            let p = &self.side.paths[piece.path as usize];
+            let (lo, hi) = (p.usable.0 + 2.0, p.usable.1 - 2.0);
+            return (lo < hi && (lo..hi).contains(&d)).then_some((piece.path as usize, d));
+        }
         let total: f64 = self
             .side
             .paths
@@ -680,10 +778,10 @@ impl World {
             .map(|p| p.length_m)
             .sum();
         if total <= 0.0 {
-            return false;
+            return None;
         }
         let mut u = self.spawn_rng.random_range(0.0..total);
-        let Some(path) = self.side.paths.iter().position(|p| {
+        let path = self.side.paths.iter().position(|p| {
             if p.kind != kind {
                 return false;
             }
@@ -692,15 +790,22 @@ impl World {
             }
             u -= p.length_m;
             false
-        }) else {
-            return false;
-        };
+        })?;
         let p = &self.side.paths[path];
         let (lo, hi) = (p.usable.0 + 2.0, p.usable.1 - 2.0);
         if hi <= lo {
-            return false;
+            return None;
         }
-        let d = self.spawn_rng.random_range(lo..hi);
+        Some((path, self.spawn_rng.random_range(lo..hi)))
+    }
+
+    /// One pedestrian or cyclist at a random free place (out of the ego's sight when
+    /// `unseen`); whether one was placed.
+    fn spawn_side(&mut self, kind: SideKind, unseen: bool) -> bool {
+        let Some((path, d)) = self.side_place(kind) else {
+            return false;
+        };
+        let p = &self.side.paths[path];
         let dir = match kind {
             SideKind::BikeLane => {
                 if p.forward {
@@ -1144,7 +1249,29 @@ impl World {
 
     /// Keeps pedestrians and cyclists near their targets: new ones out of the ego's sight.
     pub(super) fn maintain_side(&mut self) {
+        let area = self.side_within_m.zip(
+            self.ego
+                .filter(|&e| self.actors[e as usize].alive)
+                .map(|e| self.actors[e as usize].pose),
+        );
+        if let Some((r, ego)) = area {
+            // Those left behind (out of sight) leave; the area moves with the ego.
+            let leave = r + AREA_LEAVE_M;
+            for k in 0..self.walkers.len() {
+                let w = &self.walkers[k];
+                if w.alive
+                    && w.mode == Mode::Along
+                    && (w.pose.x_m - ego.x_m).hypot(w.pose.y_m - ego.y_m) > leave
+                {
+                    self.despawn_side(k as u32);
+                }
+            }
+            self.look_round_side_area();
+        }
+        let most = if area.is_some() { AREA_SPAWNS } else { 4 };
         for kind in [SideKind::Sidewalk, SideKind::BikeLane] {
+            // (In an area round the ego, those in it: the ones on their way out do not
+            // count.)
             let live = self
                 .walkers
                 .iter()
@@ -1152,10 +1279,13 @@ impl World {
                     w.alive
                         && w.mode != Mode::Parked
                         && self.side.paths[w.path as usize].kind == kind
+                        && area.is_none_or(|(r, ego)| {
+                            (w.pose.x_m - ego.x_m).hypot(w.pose.y_m - ego.y_m) <= r
+                        })
                 })
                 .count();
             let target = self.side_target(kind);
-            for _ in live..target.min(live + 4) {
+            for _ in live..target.min(live + most) {
                 self.spawn_side(kind, true);
             }
         }
