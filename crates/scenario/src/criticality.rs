@@ -465,24 +465,129 @@ fn block_of((i, j): (i64, i64)) -> ((i64, i64), usize) {
     ((bi, bj), (oi * COARSE_CELLS + oj) as usize)
 }
 
+/// For each coarse block a track may cover over some frames, a span of ticks that holds
+/// every tick it covers a fine cell of that block: found per frame from the segment between
+/// its centres, widened by its circumradius, without rasterising. Its PET with another's
+/// is a lower bound on theirs ([`coarse_pet`]).
+#[derive(Debug, Default)]
+struct CoarseSpans(HashMap<(i64, i64), (u32, u32)>);
+
+impl CoarseSpans {
+    fn new(t: &Track, frames: Range<usize>) -> Self {
+        let mut out = HashMap::default();
+        // A centimetre for rounding, past the corners' greatest reach from the centre.
+        let reach = 0.5 * t.length_m.hypot(t.width_m) + 0.01;
+        let block = |v: f64| floor_i64(v / PET_CELL_M).div_euclid(COARSE_CELLS);
+        for k in frames.clone() {
+            let Some(s0) = t.at(k) else { continue };
+            let s1 = t.at(k + 1).filter(|_| k + 1 < frames.end).unwrap_or(s0);
+            let (lo_i, hi_i) = (
+                block(s0.x_m.min(s1.x_m) - reach),
+                block(s0.x_m.max(s1.x_m) + reach),
+            );
+            let (lo_j, hi_j) = (
+                block(s0.y_m.min(s1.y_m) - reach),
+                block(s0.y_m.max(s1.y_m) + reach),
+            );
+            let first = u32::try_from(k * PET_SUBSTEPS).unwrap_or(EMPTY_TICK - 1);
+            let last = u32::try_from(k * PET_SUBSTEPS + PET_SUBSTEPS - 1).unwrap_or(EMPTY_TICK - 1);
+            for i in lo_i..=hi_i {
+                for j in lo_j..=hi_j {
+                    let e = out.entry((i, j)).or_insert((first, last));
+                    e.1 = last;
+                }
+            }
+        }
+        Self(out)
+    }
+}
+
+/// A lower bound on the PET [`pet_between`] finds for two tracks, from their coarse spans
+/// (a fine cell's ticks lie within its block's span, and wider spans are never further
+/// apart); `None` where they share no block, so no cell either.
+fn coarse_pet(a: &CoarseSpans, b: &CoarseSpans, step_s: f64) -> Option<f64> {
+    let (small, large) = if a.0.len() <= b.0.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let mut least: Option<u32> = None;
+    for (key, &(a_in, a_out)) in &small.0 {
+        let Some(&(b_in, b_out)) = large.0.get(key) else {
+            continue;
+        };
+        let gap = if a_out < b_in {
+            b_in - a_out - 1
+        } else if b_out < a_in {
+            a_in - b_out - 1
+        } else {
+            0
+        };
+        least = Some(least.map_or(gap, |l| l.min(gap)));
+    }
+    least.map(|g| f64::from(g) * step_s / PET_SUBSTEPS as f64)
+}
+
+/// Whether two states put a body on the same ground (the same place and heading, bit for
+/// bit: every position interpolated between them is that one).
+fn same_pose(a: &State, b: &State) -> bool {
+    a.x_m.to_bits() == b.x_m.to_bits()
+        && a.y_m.to_bits() == b.y_m.to_bits()
+        && a.heading_rad.to_bits() == b.heading_rad.to_bits()
+}
+
 impl Occupancy {
     fn new(t: &Track, frames: Range<usize>, near: Option<&Occupancy>) -> Self {
+        Self::rasterise(t, frames, near, true)
+    }
+
+    /// [`Occupancy::new`]; with `standing`, a stretch of frames at one pose (a parked car,
+    /// a queue at a red light) is rasterised once for all its ticks: each of its cells gets
+    /// the stretch's first tick where it had none and its last tick, as a tick-by-tick walk
+    /// would give it.
+    fn rasterise(
+        t: &Track,
+        frames: Range<usize>,
+        near: Option<&Occupancy>,
+        standing: bool,
+    ) -> Self {
         // Positions between frames are interpolated, [`PET_SUBSTEPS`] per frame.
         let mut out = Occupancy::default();
         // The block written last (cells of one position mostly share it).
         let mut last: Option<((i64, i64), usize)> = None;
-        for k in frames.clone() {
-            let Some(s0) = t.at(k) else { continue };
-            let next = t.at(k + 1).filter(|_| k + 1 < frames.end);
-            if let Some(n) = near {
-                // Skipped when neither this position's box nor the next one's touches.
-                let touches = |s: &State| {
-                    let [lo, hi] = coarse_box(t, s);
-                    (lo.0..=hi.0).any(|i| (lo.1..=hi.1).any(|j| n.index.contains_key(&(i, j))))
-                };
-                if !touches(s0) && next.is_none_or(|s1| !touches(s1)) {
-                    continue;
+        let tick_of = |tick: usize| u32::try_from(tick).unwrap_or(EMPTY_TICK - 1);
+        let touches = |s: &State| {
+            near.is_none_or(|n| {
+                let [lo, hi] = coarse_box(t, s);
+                (lo.0..=hi.0).any(|i| (lo.1..=hi.1).any(|j| n.index.contains_key(&(i, j))))
+            })
+        };
+        let mut k = frames.start;
+        while k < frames.end {
+            let Some(s0) = t.at(k) else {
+                k += 1;
+                continue;
+            };
+            let next_of = |k: usize| t.at(k + 1).filter(|_| k + 1 < frames.end);
+            if standing && next_of(k).is_some_and(|s1| same_pose(s0, s1)) {
+                // Frames `k..m` stand at `s0` over all their ticks.
+                let mut m = k + 1;
+                while next_of(m).is_some_and(|s1| same_pose(s0, s1)) {
+                    m += 1;
                 }
+                if touches(s0) {
+                    let first = tick_of(k * PET_SUBSTEPS);
+                    let end = tick_of((m - 1) * PET_SUBSTEPS + PET_SUBSTEPS - 1);
+                    out.cover(t, s0, &mut last, first, end);
+                }
+                k = m;
+                continue;
+            }
+            let next = next_of(k);
+            // Skipped when neither this position's box nor the next one's touches.
+            if !touches(s0) && next.is_none_or(|s1| !touches(s1)) {
+                k += 1;
+                continue;
             }
             let subs = if next.is_some() { PET_SUBSTEPS } else { 1 };
             for j in 0..subs {
@@ -497,30 +602,44 @@ impl Occupancy {
                     },
                     None => *s0,
                 };
-                let tick = u32::try_from(k * PET_SUBSTEPS + j).unwrap_or(EMPTY_TICK - 1);
-                for_covered_cells(t, &s, |i, j| {
-                    let (key, at) = block_of((i, j));
-                    let block = match last {
-                        Some((k, b)) if k == key => b,
-                        _ => {
-                            let blocks = &mut out.blocks;
-                            let b = *out.index.entry(key).or_insert_with(|| {
-                                blocks.push([(EMPTY_TICK, EMPTY_TICK); BLOCK_CELLS]);
-                                blocks.len() - 1
-                            });
-                            last = Some((key, b));
-                            b
-                        }
-                    };
-                    let e = &mut out.blocks[block][at];
-                    if e.0 == EMPTY_TICK {
-                        e.0 = tick;
-                    }
-                    e.1 = tick;
-                });
+                let tick = tick_of(k * PET_SUBSTEPS + j);
+                out.cover(t, &s, &mut last, tick, tick);
             }
+            k += 1;
         }
         out
+    }
+
+    /// Marks the cells `t`'s body covers at `s` as covered from tick `first` to `end` (a
+    /// cell keeps the first tick it already had).
+    fn cover(
+        &mut self,
+        t: &Track,
+        s: &State,
+        last: &mut Option<((i64, i64), usize)>,
+        first: u32,
+        end: u32,
+    ) {
+        for_covered_cells(t, s, |i, j| {
+            let (key, at) = block_of((i, j));
+            let block = match *last {
+                Some((k, b)) if k == key => b,
+                _ => {
+                    let blocks = &mut self.blocks;
+                    let b = *self.index.entry(key).or_insert_with(|| {
+                        blocks.push([(EMPTY_TICK, EMPTY_TICK); BLOCK_CELLS]);
+                        blocks.len() - 1
+                    });
+                    *last = Some((key, b));
+                    b
+                }
+            };
+            let e = &mut self.blocks[block][at];
+            if e.0 == EMPTY_TICK {
+                e.0 = first;
+            }
+            e.1 = end;
+        });
     }
 }
 
@@ -616,7 +735,8 @@ pub fn measure(ego: &Track, others: &[Track], frames: Range<usize>, step_s: f64)
 }
 
 /// [`measure`]; with `prune`, measures that the distance between the boxes rules out are
-/// skipped (the result is the same: the tests compare).
+/// skipped, and so is rasterising a road user whose coarse PET bound cannot beat the least
+/// PET so far (the result is the same: the tests compare).
 fn measure_pruned(
     ego: &Track,
     others: &[Track],
@@ -627,8 +747,10 @@ fn measure_pruned(
     let mut c = Criticality::default();
     let ed = [ego.length_m, ego.width_m];
     let ego_path = Path::new(ego);
-    // The ego's ground over the whole window, once (the others' only near it).
-    let ego_cells = Occupancy::new(ego, frames.clone(), None);
+    // The ego's ground over the whole window, once, when first needed (the others' only
+    // near it); its coarse spans rule out most others' PET without rasterising them.
+    let mut ego_cells: Option<Occupancy> = None;
+    let ego_spans = CoarseSpans::new(ego, frames.clone());
     for other in others {
         let od = [other.length_m, other.width_m];
         let reach_m = 0.5 * (ego.length_m.hypot(ego.width_m) + other.length_m.hypot(other.width_m));
@@ -690,8 +812,17 @@ fn measure_pruned(
                 keep_min(&mut c.min_thw_s, thw, t, other.actor);
             }
         }
-        let other_cells = Occupancy::new(other, both, Some(&ego_cells));
-        if let Some((pet, k)) = pet_between(&ego_cells, &other_cells, step_s) {
+        if prune {
+            // No ground in common, or none it could cross closer in time than the least PET
+            // so far (which an equal one would not replace).
+            let bound = coarse_pet(&ego_spans, &CoarseSpans::new(other, both.clone()), step_s);
+            if bound.is_none_or(|b| c.pet_s.is_some_and(|p| b >= p.value)) {
+                continue;
+            }
+        }
+        let ego_cells = ego_cells.get_or_insert_with(|| Occupancy::new(ego, frames.clone(), None));
+        let other_cells = Occupancy::new(other, both, Some(ego_cells));
+        if let Some((pet, k)) = pet_between(ego_cells, &other_cells, step_s) {
             keep_min(&mut c.pet_s, pet, k as f64 * step_s, other.actor);
         }
     }
@@ -1007,6 +1138,59 @@ mod tests {
             };
             let (t, s) = (body(l, w), st(x, y, heading, 0.0, 0.0));
             proptest::prop_assert_eq!(covered(&t, &s), cells_by_scanning_the_bounding_box(&t, &s));
+        }
+
+        #[test]
+        fn coarse_spans_bound_the_pet_and_standing_stretches_rasterise_as_tick_by_tick(
+            x in -40.0..40.0f64,
+            y in -40.0..40.0f64,
+            heading in -3.2..3.2f64,
+            turn in -0.5..0.5f64,
+            v in 0.0..15.0f64,
+            stops in proptest::collection::vec(0usize..3, 2..6),
+        ) {
+            // A car crossing the origin's surroundings in legs, standing between them (as at
+            // a red light) for 0 to 2 frames of each 8, and a second one standing then going
+            // along the x axis.
+            let mut states = Vec::new();
+            let (mut px, mut py, mut h) = (x, y, heading);
+            for &stop in &stops {
+                for k in 0..8 {
+                    if k >= 8 - stop {
+                        states.push(st(px, py, h, 0.0, 0.0));
+                        continue;
+                    }
+                    states.push(st(px, py, h, v, 0.0));
+                    px += v * 0.1 * h.cos();
+                    py += v * 0.1 * h.sin();
+                    h += turn * 0.1;
+                }
+            }
+            let n = states.len();
+            let a = Track { actor: 0, length_m: CAR[0], width_m: CAR[1], first_frame: 0, states };
+            let mut b = track(1, st(-30.0, 0.5, 0.0, 8.0, 0.0), n, 0.1);
+            for s in b.states.iter_mut().take(n / 3) {
+                *s = st(-30.0, 0.5, 0.0, 0.0, 0.0);
+            }
+            let frames = 0..n;
+            let ca = Occupancy::rasterise(&a, frames.clone(), None, true);
+            let by_tick = Occupancy::rasterise(&a, frames.clone(), None, false);
+            proptest::prop_assert_eq!(ca.blocks.len(), by_tick.blocks.len());
+            for (key, &i) in &ca.index {
+                proptest::prop_assert_eq!(ca.blocks[i], by_tick.blocks[by_tick.index[key]]);
+            }
+            let cb = Occupancy::new(&b, frames.clone(), Some(&ca));
+            let pet = pet_between(&ca, &cb, 0.1);
+            let bound = coarse_pet(
+                &CoarseSpans::new(&a, frames.clone()),
+                &CoarseSpans::new(&b, frames),
+                0.1,
+            );
+            match (bound, pet) {
+                (Some(lb), Some((p, _))) => proptest::prop_assert!(lb <= p, "{} > {}", lb, p),
+                (None, Some(p)) => proptest::prop_assert!(false, "no bound for PET {:?}", p),
+                _ => {}
+            }
         }
 
         #[test]
