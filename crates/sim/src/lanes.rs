@@ -207,6 +207,12 @@ impl Lane {
     #[inline]
     pub fn at(&self, d_m: f64) -> PathPoint {
         let (i, w) = self.locate(d_m);
+        self.point_between(i, w)
+    }
+
+    /// The point `w` of the way from sample `i` to the next.
+    #[inline]
+    fn point_between(&self, i: usize, w: f64) -> PathPoint {
         let last = self.points.len() - 1;
         let (a, b) = (&self.points[i], &self.points[(i + 1).min(last)]);
         let lerp = |p: f64, q: f64| p + (q - p) * w;
@@ -245,6 +251,18 @@ impl Lane {
     #[inline]
     pub fn advisory_at(&self, d_m: f64) -> f64 {
         let (i, w) = self.locate(d_m);
+        self.advisory_between(i, w)
+    }
+
+    /// The centre-line point and the advisory speed at `d`, from one look-up.
+    #[inline]
+    pub fn at_with_advisory(&self, d_m: f64) -> (PathPoint, f64) {
+        let (i, w) = self.locate(d_m);
+        (self.point_between(i, w), self.advisory_between(i, w))
+    }
+
+    #[inline]
+    fn advisory_between(&self, i: usize, w: f64) -> f64 {
         let j = (i + 1).min(self.advisory_mps.len() - 1);
         self.advisory_mps[i] + (self.advisory_mps[j] - self.advisory_mps[i]) * w
     }

@@ -149,6 +149,9 @@ pub struct Actor {
     zone: u8,
     /// Behaviour an event gave it in place of its driver model.
     pub script: Option<Script>,
+    /// The advisory speed where its pose was last derived, with that place (lane and the
+    /// bits of `d_m`): the next step's decision looks there again, as a rule.
+    advisory_here: (LaneId, u64, f64),
 }
 
 impl Actor {
@@ -557,6 +560,7 @@ impl World {
             prev_lane: None,
             zone: class_index(self.map.lane(lane).class) as u8,
             script: None,
+            advisory_here: (lane, f64::NAN.to_bits(), 0.0),
         });
         self.rngs.push(rng);
         self.insert_sorted(lane, idx);
@@ -1489,7 +1493,7 @@ impl World {
         let v = a.speed_mps;
         // Desired speed: limit times the driver's factor, curves and limits ahead.
         let mut v0 = (lane.speed_limit_mps * a.driver.desired_speed_factor)
-            .min(lane.advisory_at(a.d_m))
+            .min(self.advisory_where(a))
             .min(info.max_speed_mps);
         let (visibility, zone_friction) = if self.zones.is_empty() {
             (None, None)
@@ -2319,8 +2323,18 @@ impl World {
         let a = &self.actors[idx as usize];
         let lane = self.map.lane(a.lane);
         (lane.speed_limit_mps * a.driver.desired_speed_factor)
-            .min(lane.advisory_at(a.d_m))
+            .min(self.advisory_where(a))
             .min(kind_info(a.body.kind).max_speed_mps)
+    }
+
+    /// The advisory speed where actor `a` is (kept from deriving its pose when it has not
+    /// moved since).
+    #[inline]
+    fn advisory_where(&self, a: &Actor) -> f64 {
+        match a.advisory_here {
+            (lane, bits, v) if lane == a.lane && bits == a.d_m.to_bits() => v,
+            _ => self.map.lane(a.lane).advisory_at(a.d_m),
+        }
     }
 
     fn start_lane_change(&mut self, idx: u32, target: LaneId, length_m: f64) {
@@ -2699,7 +2713,8 @@ impl World {
             if lane.junction.is_none() && !a.is_mover() {
                 count[class_index(lane.class)] += 1;
             }
-            let p = lane.at(a.d_m);
+            let (p, advisory) = lane.at_with_advisory(a.d_m);
+            let here = (a.lane, a.d_m.to_bits(), advisory);
             let (mut slope, mut lat_curv) = (0.0, 0.0);
             if let Some(lc) = a.lane_change {
                 let u = lc.progress(a.d_m);
@@ -2792,6 +2807,7 @@ impl World {
             let a = &mut self.actors[i];
             a.pose = pose;
             a.flags = fl;
+            a.advisory_here = here;
         }
         self.density.count = count;
         if !self.movers.is_empty() {
