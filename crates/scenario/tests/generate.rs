@@ -155,6 +155,43 @@ fn every_example_spec_with_events_generates_the_same_bytes_twice() {
 }
 
 #[test]
+fn a_wrong_way_driver_kept_out_of_the_egos_view_gives_up_20_s_after_it_came_in() {
+    use roadworld_sim::world::WRONG_WAY_VIEW_WAIT_S;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios/wrong-way-driver.ron");
+    let s = roadworld_spec::load_spec(&path).expect("wrong-way spec");
+    let (mut gave_up, mut acted) = (0, 0);
+    for seed in 5..=8 {
+        let g = generate(&s, seed, false).expect("generated");
+        let e = &g.summary.events[0];
+        let start = e.start_s.expect("staged");
+        match e.action_s {
+            // It met traffic first and stood facing it (or the ego left its lane): over,
+            // unplayed, a step after the wait, not running on to the scene's end.
+            None => {
+                gave_up += 1;
+                assert_eq!(e.outcome, "incomplete", "seed {seed}: {e:?}");
+                let waited = e.end_s.expect("ended") - start;
+                assert!(
+                    waited > WRONG_WAY_VIEW_WAIT_S && waited <= WRONG_WAY_VIEW_WAIT_S + 0.1 + 1e-9,
+                    "seed {seed}: over {waited:.2} s after it came in"
+                );
+            }
+            Some(at) => {
+                acted += 1;
+                assert!(at - start <= WRONG_WAY_VIEW_WAIT_S, "seed {seed}: {e:?}");
+            }
+        }
+    }
+    // (Seeds 5, 6 and 8 drew wrong-way drivers that never came into view: they ran on to the
+    // end of the scene before.)
+    assert!(
+        gave_up >= 2 && acted >= 1,
+        "{gave_up} gave up, {acted} acted"
+    );
+}
+
+#[test]
 fn the_gauntlet_stages_its_events_one_after_another_within_150_s() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/gauntlet.ron");

@@ -28,7 +28,7 @@ mod timed_cross;
 mod works;
 mod wrong_way;
 
-pub use events::{EventRecord, Outcome, Script, Zone};
+pub use events::{EventRecord, Outcome, Script, WRONG_WAY_VIEW_WAIT_S, Zone};
 pub use movers::{DOOR_HOLD_S, DOOR_MAX_RAD, Motion, Mover, MoverState, SWERVE_HOLD_S};
 pub use side::{Crossing, Parked, SideKind, SideMap, SidePath, Walker, off_side};
 pub use wrong_way::{PANIC_S, WRONG_WAY_SIGHT_M, WrongWay};

@@ -181,6 +181,11 @@ const CUT_IN_ROOM_M: f64 = 25.0;
 const MAX_EVENT_S: f64 = 90.0;
 /// Longest a mover event runs on after it has acted.
 const AFTER_ACTION_S: f64 = 40.0;
+/// Longest a wrong-way driver is on its way before it comes into the ego's view (a few
+/// seconds where nothing stops it: it comes in just out of sight, coming at the ego). Past
+/// this it has met others first and stands facing them, or the ego has left its lane: the
+/// event is over, not played out.
+pub const WRONG_WAY_VIEW_WAIT_S: f64 = 20.0;
 /// Seconds of travel ahead of the ego where obstacles are placed (at least out of sight).
 pub(super) const PLACE_AHEAD_S: f64 = 14.0;
 /// Room kept clear around a placed obstacle in its lane.
@@ -1129,7 +1134,8 @@ impl World {
 
     /// When event `k` runs out of time: [`MAX_EVENT_S`] after it was staged; a mover placed
     /// far ahead (or a car waiting to pull out of a side road) waits for the ego twice as
-    /// long, and once it has acted the ego gets [`AFTER_ACTION_S`] to get past.
+    /// long, and once it has acted the ego gets [`AFTER_ACTION_S`] to get past; a wrong-way
+    /// driver not yet in the ego's view gives up after [`WRONG_WAY_VIEW_WAIT_S`].
     fn event_deadline_s(&self, k: usize) -> f64 {
         let r = &self.event_log[k];
         let start = r.start_s.unwrap_or(0.0);
@@ -1137,6 +1143,9 @@ impl World {
         match (r.action_s, waits) {
             (Some(a), true) => (start + MAX_EVENT_S).max(a + AFTER_ACTION_S),
             (None, true) => start + 2.0 * MAX_EVENT_S,
+            (None, false) if matches!(r.spec.kind, EventKind::WrongWayDriver(_)) => {
+                start + WRONG_WAY_VIEW_WAIT_S
+            }
             _ => start + MAX_EVENT_S,
         }
     }

@@ -9,7 +9,8 @@
 //! hard as it can once the vehicle facing it would reach it within [`PANIC_S`], and waits
 //! while one stands facing it close by (it goes on once that one has pulled round it). It
 //! leaves once it is behind the ego and out of its sight, or where its lanes leave the
-//! network.
+//! network. Where it has not come into the ego's view within
+//! [`super::events::WRONG_WAY_VIEW_WAIT_S`] of coming in, the event is over unplayed.
 
 use super::events::Script;
 use super::{SPAWN_SIGHT_M, World, stream_seed};
