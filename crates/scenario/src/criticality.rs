@@ -377,13 +377,16 @@ fn ceil_i64(v: f64) -> i64 {
     }
 }
 
-/// Calls `f` with each grid cell whose centre a body covers, column by column.
+/// Calls `f(i, j0, j1)` with the grid cells whose centre a body covers, column by column:
+/// in column `i`, rows `j0..=j1`.
 ///
 /// Each column of the body's bounding box is cut to the rows the box can reach there (from
-/// each pair of sides not parallel to the column, widened by a row for rounding), and every
-/// row left is tested exactly: the cells are the ones a test of the whole bounding box
-/// finds, in the same order, at a fraction of the tests for a box turned off the grid.
-fn for_covered_cells(t: &Track, s: &State, mut f: impl FnMut(i64, i64)) {
+/// each pair of sides not parallel to the column, widened by a row for rounding), and the
+/// rows left are tested exactly from each end inwards: the cells are the ones a test of the
+/// whole bounding box finds, in the same order, at a fraction of the tests for a box turned
+/// off the grid. (A column's covered rows are one run: each side pair's test is an absolute
+/// value of a quantity that only grows or only shrinks with the row, rounding included.)
+fn for_covered_runs(t: &Track, s: &State, mut f: impl FnMut(i64, i64, i64)) {
     let c = t.body(s).corners();
     let (lo_x, hi_x) = c
         .iter()
@@ -409,11 +412,18 @@ fn for_covered_cells(t: &Track, s: &State, mut f: impl FnMut(i64, i64)) {
         };
         cut(dx * cos, sin, hl);
         cut(-dx * sin, cos, hw);
-        for j in lo..=hi {
+        let inside = |j: i64| {
             let dy = (j as f64 + 0.5) * PET_CELL_M - y;
-            if (dx * cos + dy * sin).abs() <= hl && (-dx * sin + dy * cos).abs() <= hw {
-                f(i, j);
-            }
+            (dx * cos + dy * sin).abs() <= hl && (-dx * sin + dy * cos).abs() <= hw
+        };
+        while lo <= hi && !inside(lo) {
+            lo += 1;
+        }
+        while hi > lo && !inside(hi) {
+            hi -= 1;
+        }
+        if lo <= hi {
+            f(i, lo, hi);
         }
     }
 }
@@ -620,25 +630,32 @@ impl Occupancy {
         first: u32,
         end: u32,
     ) {
-        for_covered_cells(t, s, |i, j| {
-            let (key, at) = block_of((i, j));
-            let block = match *last {
-                Some((k, b)) if k == key => b,
-                _ => {
-                    let blocks = &mut self.blocks;
-                    let b = *self.index.entry(key).or_insert_with(|| {
-                        blocks.push([(EMPTY_TICK, EMPTY_TICK); BLOCK_CELLS]);
-                        blocks.len() - 1
-                    });
-                    *last = Some((key, b));
-                    b
+        for_covered_runs(t, s, |i, j0, j1| {
+            // The run block by block: a block's cells of one column lie side by side.
+            let mut j = j0;
+            while j <= j1 {
+                let (key, at) = block_of((i, j));
+                let n = (COARSE_CELLS - j.rem_euclid(COARSE_CELLS)).min(j1 - j + 1);
+                let block = match *last {
+                    Some((k, b)) if k == key => b,
+                    _ => {
+                        let blocks = &mut self.blocks;
+                        let b = *self.index.entry(key).or_insert_with(|| {
+                            blocks.push([(EMPTY_TICK, EMPTY_TICK); BLOCK_CELLS]);
+                            blocks.len() - 1
+                        });
+                        *last = Some((key, b));
+                        b
+                    }
+                };
+                for e in &mut self.blocks[block][at..at + n as usize] {
+                    if e.0 == EMPTY_TICK {
+                        e.0 = first;
+                    }
+                    e.1 = end;
                 }
-            };
-            let e = &mut self.blocks[block][at];
-            if e.0 == EMPTY_TICK {
-                e.0 = first;
+                j += n;
             }
-            e.1 = end;
         });
     }
 }
@@ -1048,7 +1065,7 @@ mod tests {
     }
 
     /// Every cell of the bounding box whose centre the exact test puts inside (what
-    /// [`for_covered_cells`] stands for).
+    /// [`for_covered_runs`] stands for).
     fn cells_by_scanning_the_bounding_box(t: &Track, s: &State) -> Vec<(i64, i64)> {
         let c = t.body(s).corners();
         let (lo_x, hi_x) = c
@@ -1075,7 +1092,7 @@ mod tests {
 
     fn covered(t: &Track, s: &State) -> Vec<(i64, i64)> {
         let mut out = Vec::new();
-        for_covered_cells(t, s, |i, j| out.push((i, j)));
+        for_covered_runs(t, s, |i, j0, j1| out.extend((j0..=j1).map(|j| (i, j))));
         out
     }
 
