@@ -921,6 +921,23 @@ fn box_of<'a>(points: impl Iterator<Item = &'a (f64, Point2)>) -> BoxXy {
     })
 }
 
+/// The squared distance from `q` to the nearest point of a box, computed as the squared
+/// distance to a point of the box is: rounding is monotonic, so it is at most that of every
+/// point in the box, and a box at `r2` or more holds no point nearer than `r2`.
+fn box_dist2(q: &Point2, (lo, hi): &BoxXy) -> f64 {
+    let gap = |x: f64, lo: f64, hi: f64| {
+        if x < lo {
+            lo - x
+        } else if x > hi {
+            x - hi
+        } else {
+            0.0
+        }
+    };
+    let (dx, dy) = (gap(q.x, lo[0], hi[0]), gap(q.y, lo[1], hi[1]));
+    dx * dx + dy * dy
+}
+
 /// Whether two boxes are more than `gap` apart along x or y.
 fn apart((lo_a, hi_a): &BoxXy, (lo_b, hi_b): &BoxXy, gap: f64) -> bool {
     lo_a[0] > hi_b[0] + gap
@@ -947,9 +964,11 @@ impl<'a> Runs<'a> {
 /// A sample of `a` outside `b`'s bounding box widened by `reach` counts as far from all of
 /// `b`; every other pair is close when the squared distance is below `reach` squared. Runs
 /// of samples whose boxes are farther apart than `reach` (with a metre to spare for
-/// rounding) hold no close pair and are not looked into, and a sample's search stops at its
-/// first close sample: each interval is the least and the greatest distance of the samples
-/// with a close sample on the other side.
+/// rounding) hold no close pair and are not looked into; nor is a run whose box is no
+/// nearer a sample than `reach` ([`box_dist2`] bounds the distance to every point in the
+/// box from below, in floating point too). A sample's search stops at its first close
+/// sample: each interval is the least and the greatest distance of the samples with a close
+/// sample on the other side.
 fn close_intervals(a: &Runs, b: &Runs, reach: f64) -> Option<((f64, f64), (f64, f64))> {
     let far = reach + 1.0;
     if apart(&a.all, &b.all, far) {
@@ -964,7 +983,6 @@ fn close_intervals(a: &Runs, b: &Runs, reach: f64) -> Option<((f64, f64), (f64, 
         let (dx, dy) = (qa.x - qb.x, qa.y - qb.y);
         dx * dx + dy * dy < r2
     };
-    let point_box = |q: &Point2| ([q.x, q.y], [q.x, q.y]);
     // Runs of one side near each run of the other.
     let near = |x: &BoxXy, other: &Runs| -> Vec<usize> {
         (0..other.boxes.len())
@@ -979,7 +997,7 @@ fn close_intervals(a: &Runs, b: &Runs, reach: f64) -> Option<((f64, f64), (f64, 
         }
         for (da, qa) in run.iter().filter(|(_, q)| in_reach(q)) {
             let hit = cand.iter().any(|&k| {
-                !apart(&point_box(qa), &b.boxes[k], far)
+                box_dist2(qa, &b.boxes[k]) < r2
                     && b.samples[k * CLOSE_RUN..]
                         .iter()
                         .take(CLOSE_RUN)
@@ -998,7 +1016,7 @@ fn close_intervals(a: &Runs, b: &Runs, reach: f64) -> Option<((f64, f64), (f64, 
         let cand = near(bx, a);
         for (db, qb) in run {
             let hit = cand.iter().any(|&k| {
-                !apart(&point_box(qb), &a.boxes[k], far)
+                box_dist2(qb, &a.boxes[k]) < r2
                     && a.samples[k * CLOSE_RUN..]
                         .iter()
                         .take(CLOSE_RUN)
