@@ -19,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use roadworld_road::{LightState, Network, RoadId};
 use roadworld_spec::{ActorKind, DriverDist, ScenarioSpec};
 
+mod area;
 mod events;
 mod movers;
 mod ramp_merge;
@@ -297,6 +298,12 @@ pub struct World {
     /// Pedestrians and cyclists only this close to the ego, if set
     /// (`TrafficSpec::side_within_m`).
     side_within_m: Option<f64>,
+    /// Vehicles only within this distance of the ego (`TrafficSpec::vehicles_within_m`).
+    vehicles_within_m: Option<f64>,
+    /// With `vehicles_within_m`: the lane pieces vehicles are placed on.
+    lane_pieces: Vec<area::LanePiece>,
+    /// Target vehicles per km of lane, by class.
+    density_per_km: [f64; 3],
     /// With `side_within_m`: the pieces of side paths within it of the ego, as of the last
     /// look ([`SideMap::pieces`]).
     side_near: Vec<u32>,
@@ -399,6 +406,9 @@ impl World {
             bike_per_km: spec.traffic.cyclists_per_km,
             side_within_m: spec.traffic.side_within_m,
             side_near: Vec::new(),
+            vehicles_within_m: spec.traffic.vehicles_within_m,
+            lane_pieces: Vec::new(),
+            density_per_km: [d.motorway, d.rural, d.urban],
             headlights: environment.headlights(),
             environment,
             event_log,
@@ -443,9 +453,16 @@ impl World {
         };
         w.switch_lights();
         w.place_ego(spec)?;
+        if w.vehicles_within_m.is_some() {
+            w.lane_pieces = w.lane_pieces();
+        }
         w.populate();
         w.populate_side();
         w.update_poses();
+        if w.vehicles_within_m.is_some() {
+            w.look_round_vehicle_area();
+            w.count_density();
+        }
         Ok(w)
     }
 
@@ -647,6 +664,11 @@ impl World {
         let dens = self.density.target;
         let ego_lane = self.ego.map(|e| self.actors[e as usize].lane);
         let ego_d = self.ego.map_or(0.0, |e| self.actors[e as usize].d_m);
+        // With an area round the ego, only in it.
+        let area = self.vehicles_within_m.zip(ego_lane).map(|(r, l)| {
+            let p = self.map.lane(l).at(ego_d);
+            (r, p.x_m, p.y_m)
+        });
         for k in 0..self.map.lanes.len() {
             let lane = &self.map.lanes[k];
             if lane.junction.is_some() {
@@ -672,7 +694,11 @@ impl World {
             while d < to {
                 let here = LaneId(k as u32);
                 let near_ego = ego_lane == Some(here) && (d - ego_d).abs() < 40.0;
-                if !near_ego {
+                let outside = area.is_some_and(|(r, x, y)| {
+                    let p = self.map.lane(here).at(d);
+                    (p.x_m - x).hypot(p.y_m - y) > r
+                });
+                if !near_ego && !outside {
                     let kind = self.pick_kind();
                     let dist = std::sync::Arc::clone(&self.driver_dist);
                     let idx = self.new_actor(kind, here, d, false, &dist);
@@ -789,7 +815,12 @@ impl World {
 
     fn count_density(&mut self) {
         let mut c = [0u32; 3];
-        for a in self.actors.iter().filter(|a| a.alive && !a.is_mover()) {
+        let area = self.vehicle_area();
+        for a in self.actors.iter().filter(|a| {
+            a.alive
+                && !a.is_mover()
+                && area.is_none_or(|(r, x, y)| (a.pose.x_m - x).hypot(a.pose.y_m - y) <= r)
+        }) {
             let l = self.map.lane(a.lane);
             if l.junction.is_none() {
                 c[class_index(l.class)] += 1;
@@ -1399,8 +1430,12 @@ impl World {
             self.spawn_at_edges();
         }
         if self.step.is_multiple_of(10) {
-            self.count_density();
-            self.thin_overfull();
+            if self.vehicles_within_m.is_some() {
+                self.maintain_vehicle_area();
+            } else {
+                self.count_density();
+                self.thin_overfull();
+            }
             self.maintain_side();
         }
         self.update_poses();
@@ -2626,7 +2661,11 @@ impl World {
             let p0 = l.at(0.0);
             let advisory = l.advisory_at(0.0);
             let chain_m = l.chain_m;
-            if self.in_ego_sight(p0.x_m, p0.y_m) {
+            if self.in_ego_sight(p0.x_m, p0.y_m)
+                || self
+                    .vehicle_area()
+                    .is_some_and(|(r, x, y)| (p0.x_m - x).hypot(p0.y_m - y) > r)
+            {
                 continue;
             }
             let kind = self.pick_kind();
@@ -2703,6 +2742,8 @@ impl World {
         let headlights = self.headlights;
         self.side_poses(headlights);
         let mut count = [0u32; 3];
+        // (With an area round the ego: those in it, where they and the ego were.)
+        let area = self.vehicle_area();
         for i in 0..self.actors.len() {
             if !self.actors[i].alive {
                 continue;
@@ -2710,7 +2751,10 @@ impl World {
             let need_dir = self.actors[i].need_lc;
             let a = &self.actors[i];
             let lane = self.map.lane(a.lane);
-            if lane.junction.is_none() && !a.is_mover() {
+            if lane.junction.is_none()
+                && !a.is_mover()
+                && area.is_none_or(|(r, x, y)| (a.pose.x_m - x).hypot(a.pose.y_m - y) <= r)
+            {
                 count[class_index(lane.class)] += 1;
             }
             let (p, advisory) = lane.at_with_advisory(a.d_m);

@@ -341,15 +341,24 @@ mod tests {
         let e = parse_spec("(traffic: (side_within_m: Some(100.0)))", "t.ron").unwrap_err();
         assert_eq!(e.path, "traffic.side_within_m");
         assert!(e.message.contains("got 100"), "{e}");
+        let e = parse_spec("(traffic: (vehicles_within_m: Some(400.0)))", "t.ron").unwrap_err();
+        assert_eq!(e.path, "traffic.vehicles_within_m");
+        assert!(e.message.contains("got 400"), "{e}");
     }
 
     #[test]
-    fn an_unset_walker_area_is_not_written() {
-        // Recipes of specs without it keep their bytes (and content hashes).
+    fn unset_traffic_areas_are_not_written() {
+        // Recipes of specs without them keep their bytes (and content hashes).
         let s = parse_spec("(name: \"w\")", "t.ron").unwrap();
         assert!(!to_ron(&s).contains("side_within_m"));
-        let s = parse_spec("(traffic: (side_within_m: Some(400.0)))", "t.ron").unwrap();
+        assert!(!to_ron(&s).contains("vehicles_within_m"));
+        let s = parse_spec(
+            "(traffic: (side_within_m: Some(400.0), vehicles_within_m: Some(600.0)))",
+            "t.ron",
+        )
+        .unwrap();
         assert_eq!(s.traffic.side_within_m, Some(400.0));
+        assert_eq!(s.traffic.vehicles_within_m, Some(600.0));
         assert_eq!(parse_spec(&to_ron(&s), "back.ron").unwrap(), s);
     }
 

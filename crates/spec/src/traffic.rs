@@ -357,6 +357,13 @@ pub struct TrafficSpec {
     /// town scene's rollout.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub side_within_m: Option<f64>,
+    /// Vehicles only within this distance of the ego (at least 500 m): new ones come in on
+    /// the lanes at the area's edge, out of its 300 m sight, as it drives on; those left
+    /// farther than 50 m beyond it leave; the density counts the lanes in the area. Unset:
+    /// on every lane of the network, coming in at its edges. On a long network most vehicles
+    /// never come near the ego, and they cost most of a scene's rollout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vehicles_within_m: Option<f64>,
 }
 
 impl Default for TrafficSpec {
@@ -393,6 +400,7 @@ impl Default for TrafficSpec {
             pedestrians_per_km: 20.0,
             cyclists_per_km: 4.0,
             side_within_m: None,
+            vehicles_within_m: None,
         }
     }
 }
@@ -459,6 +467,14 @@ impl TrafficSpec {
             return Err((
                 "traffic.side_within_m".into(),
                 format!("must be in [350, 100000], got {v}"),
+            ));
+        }
+        if let Some(v) = self.vehicles_within_m
+            && !(v.is_finite() && (500.0..=100_000.0).contains(&v))
+        {
+            return Err((
+                "traffic.vehicles_within_m".into(),
+                format!("must be in [500, 100000], got {v}"),
             ));
         }
         Ok(())
