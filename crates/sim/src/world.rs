@@ -11,7 +11,7 @@ use crate::drive::{
     safe_speed, smootherstep, smootherstep_slope,
 };
 use crate::kinds::{Body, kind_info};
-use crate::lanes::{Control, LaneId, LaneMap, MIN_USABLE_WIDTH_M, class_index};
+use crate::lanes::{Control, Lane, LaneId, LaneMap, MIN_USABLE_WIDTH_M, class_index};
 use crate::record::{Recorder, Recording};
 use crate::{ActorId, SimError, flags};
 use rand::{RngExt, SeedableRng};
@@ -680,16 +680,9 @@ impl World {
                 continue;
             }
             let spacing = 1.0 / per_m;
-            // Clear of the stop lines at the lane's end.
-            let stop = lane
-                .next
-                .iter()
-                .filter_map(|&c| self.map.lane(c).path.as_ref().map(|p| p.stop_d_m))
-                .fold(lane.usable_to_m, f64::min);
-            let (from, to) = (lane.usable_from_m + 6.0, stop - 8.0);
-            if to <= from {
+            let Some((from, to)) = self.placeable_m(lane) else {
                 continue;
-            }
+            };
             let mut d = from + self.spawn_rng.random_range(0.0..spacing);
             while d < to {
                 let here = LaneId(k as u32);
@@ -757,6 +750,18 @@ impl World {
             }
         }
         self.count_density();
+    }
+
+    /// Where vehicles may be placed along `lane`: its usable stretch, clear of the stop
+    /// lines at its end (`None` where nothing is left).
+    fn placeable_m(&self, lane: &Lane) -> Option<(f64, f64)> {
+        let stop = lane
+            .next
+            .iter()
+            .filter_map(|&c| self.map.lane(c).path.as_ref().map(|p| p.stop_d_m))
+            .fold(lane.usable_to_m, f64::min);
+        let (from, to) = (lane.usable_from_m + 6.0, stop - 8.0);
+        (to > from).then_some((from, to))
     }
 
     fn despawn(&mut self, idx: u32) {

@@ -57,15 +57,9 @@ impl World {
             if lane.junction.is_some() || lane.dead_end {
                 continue;
             }
-            let stop = lane
-                .next
-                .iter()
-                .filter_map(|&c| self.map.lane(c).path.as_ref().map(|p| p.stop_d_m))
-                .fold(lane.usable_to_m, f64::min);
-            let (from, to) = (lane.usable_from_m + 6.0, stop - 8.0);
-            if to <= from {
+            let Some((from, to)) = self.placeable_m(lane) else {
                 continue;
-            }
+            };
             let n = ((to - from) / PIECE_M).ceil().max(1.0) as usize;
             let len = (to - from) / n as f64;
             for i in 0..n {
