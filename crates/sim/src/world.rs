@@ -34,6 +34,11 @@ pub use movers::{DOOR_HOLD_S, DOOR_MAX_RAD, Motion, Mover, MoverState, SWERVE_HO
 pub use side::{Crossing, Parked, SideKind, SideMap, SidePath, Walker, off_side};
 pub use wrong_way::{PANIC_S, WRONG_WAY_SIGHT_M, WrongWay};
 
+/// Length of the pieces the areas round the ego are made of (lanes for vehicles, side paths
+/// for walkers).
+const AREA_PIECE_M: f64 = 25.0;
+/// Vehicles and walkers this far beyond an area round the ego (and out of its sight) leave.
+const AREA_LEAVE_M: f64 = 50.0;
 /// Acceleration of gravity.
 pub const GRAVITY_MPS2: f64 = 9.81;
 /// Lateral acceleration bound of lane changes.
@@ -454,7 +459,7 @@ impl World {
         w.switch_lights();
         w.place_ego(spec)?;
         if w.vehicles_within_m.is_some() {
-            w.lane_pieces = w.lane_pieces();
+            w.lane_pieces = w.build_lane_pieces();
         }
         w.populate();
         w.populate_side();
@@ -2710,22 +2715,30 @@ impl World {
             let idx = self.new_actor(kind, lane, 0.5 * len, false, &dist);
             let a = &mut self.actors[idx as usize];
             a.d_m = 0.5 * a.body.length_m;
-            // Able to stop behind the leader, and before the end of the chain, comfortably.
-            let b = a.driver.comfortable_decel_mps2;
-            let gap = (room - a.body.length_m - a.driver.min_gap_m).max(0.0);
-            let v_room = if room < f64::MAX {
-                (leader_speed * leader_speed + 2.0 * b * gap).sqrt()
-            } else {
-                f64::MAX
-            };
-            let v_end = (2.0 * b * (chain_m - a.body.length_m - 30.0).max(0.0)).sqrt();
-            a.speed_mps = speed.min(v_room).min(v_end);
-            self.refresh_want(idx);
-            self.slow_for_lane_end(idx);
+            let leader = ahead.map(|(rear, _)| (rear - a.body.length_m, leader_speed));
+            self.set_off(idx, speed, leader, chain_m);
             self.density.count[ci] += 1;
-            if let Some(r) = self.recorder.as_mut() {
-                r.spawned(idx, self.step);
-            }
+        }
+    }
+
+    /// A vehicle just come in sets off at `speed`, or slower where it must be able to stop
+    /// comfortably behind its leader (`leader`: the room from its front to the leader's
+    /// rear, and the leader's speed) and before the end of its chain (`chain_left_m` on from
+    /// its centre, less its length): its wishes, its slowing for the lane's end and its
+    /// recording start.
+    fn set_off(&mut self, idx: u32, speed: f64, leader: Option<(f64, f64)>, chain_left_m: f64) {
+        let a = &mut self.actors[idx as usize];
+        let b = a.driver.comfortable_decel_mps2;
+        let v_room = leader.map_or(f64::MAX, |(room, leader_speed)| {
+            let gap = (room - a.driver.min_gap_m).max(0.0);
+            (leader_speed * leader_speed + 2.0 * b * gap).sqrt()
+        });
+        let v_end = (2.0 * b * (chain_left_m - a.body.length_m - 30.0).max(0.0)).sqrt();
+        a.speed_mps = speed.min(v_room).min(v_end);
+        self.refresh_want(idx);
+        self.slow_for_lane_end(idx);
+        if let Some(r) = self.recorder.as_mut() {
+            r.spawned(idx, self.step);
         }
     }
 

@@ -1,7 +1,7 @@
 //! Vehicles kept round the ego (`TrafficSpec::vehicles_within_m`).
 //!
-//! The lanes outside junctions are cut into [`PIECE_M`] pieces. Once a second the world
-//! looks round the ego: vehicles farther than [`LEAVE_M`] beyond the area, out of its sight,
+//! The lanes outside junctions are cut into [`AREA_PIECE_M`] pieces. Once a second the world
+//! looks round the ego: vehicles farther than [`AREA_LEAVE_M`] beyond the area, out of its sight,
 //! leave (unless an event has them; their junction paths and lane-change ghosts go too); the
 //! density target is the spec's density over the lane length of the pieces in the area, held
 //! per group (see [`GROUPS`]); and where a group holds fewer vehicles than that, new ones come
@@ -9,14 +9,10 @@
 //! room ahead and behind, at a speed that can stop behind their leader. Vehicles still enter
 //! at the network's edges inside the area.
 
-use super::{World, class_index, kind_info};
+use super::{AREA_LEAVE_M, AREA_PIECE_M, World, class_index, kind_info};
 use crate::lanes::LaneId;
 use rand::RngExt;
 
-/// Length of the lane pieces the area is made of.
-const PIECE_M: f64 = 25.0;
-/// Vehicles this far beyond the area (and out of the ego's sight) leave.
-const LEAVE_M: f64 = 50.0;
 /// New vehicles come in on pieces this close to the area's edge.
 const RING_M: f64 = 150.0;
 /// Most vehicles that come in per look.
@@ -51,7 +47,7 @@ fn group(class: usize, x: f64, y: f64, heading_rad: f64, ego: (f64, f64, f64)) -
 impl World {
     /// The pieces vehicles may be placed on: lanes outside junctions, clear of their ends
     /// (and of the stop lines before junctions).
-    pub(super) fn lane_pieces(&self) -> Vec<LanePiece> {
+    pub(super) fn build_lane_pieces(&self) -> Vec<LanePiece> {
         let mut out = Vec::new();
         for (k, lane) in self.map.lanes.iter().enumerate() {
             if lane.junction.is_some() || lane.dead_end {
@@ -60,7 +56,7 @@ impl World {
             let Some((from, to)) = self.placeable_m(lane) else {
                 continue;
             };
-            let n = ((to - from) / PIECE_M).ceil().max(1.0) as usize;
+            let n = ((to - from) / AREA_PIECE_M).ceil().max(1.0) as usize;
             let len = (to - from) / n as f64;
             for i in 0..n {
                 let (d0, d1) = (from + len * i as f64, from + len * (i + 1) as f64);
@@ -105,7 +101,7 @@ impl World {
             if a.alive
                 && !a.ego
                 && a.script.is_none()
-                && dist(a.pose.x_m, a.pose.y_m) > r + LEAVE_M
+                && dist(a.pose.x_m, a.pose.y_m) > r + AREA_LEAVE_M
                 && !self.in_ego_sight(a.pose.x_m, a.pose.y_m)
             {
                 self.despawn(i as u32);
@@ -238,22 +234,8 @@ impl World {
         }
         let dist = std::sync::Arc::clone(&self.driver_dist);
         let idx = self.new_actor(kind, lane, d, false, &dist);
-        let a = &mut self.actors[idx as usize];
-        // Able to stop behind the leader, and before the end of the chain, comfortably.
-        let b = a.driver.comfortable_decel_mps2;
-        let gap = (room - a.driver.min_gap_m).max(0.0);
-        let v_room = if room < f64::MAX {
-            (leader_speed * leader_speed + 2.0 * b * gap).sqrt()
-        } else {
-            f64::MAX
-        };
-        let v_end = (2.0 * b * (chain_m - d - a.body.length_m - 30.0).max(0.0)).sqrt();
-        a.speed_mps = speed.min(v_room).min(v_end);
-        self.refresh_want(idx);
-        self.slow_for_lane_end(idx);
-        if let Some(r) = self.recorder.as_mut() {
-            r.spawned(idx, self.step);
-        }
+        let leader = ahead.map(|_| (room, leader_speed));
+        self.set_off(idx, speed, leader, chain_m - d);
         true
     }
 }

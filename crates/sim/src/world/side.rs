@@ -6,7 +6,7 @@
 //! an order (a sorted list per path and direction) and follow whoever is ahead with the same
 //! car-following model as vehicles, with walking and cycling limits.
 
-use super::{World, stream_seed};
+use super::{AREA_LEAVE_M, AREA_PIECE_M, World, stream_seed};
 use crate::drive::{DriverParams, Leader, acc_accel};
 use crate::kinds::{Body, kind_info};
 use crate::lanes::LaneId;
@@ -28,10 +28,6 @@ const CROSS_CHANCE: f64 = 0.5;
 const SIDESTEP_MPS: f64 = 0.8;
 /// Offset of each direction's crossing line from the middle of a zebra crossing.
 const CROSS_LINE_OFFSET_M: f64 = 0.8;
-/// Longest piece of a side path, for the area round the ego that walkers keep to.
-const PIECE_M: f64 = 25.0;
-/// Walkers this far beyond the area round the ego leave.
-const AREA_LEAVE_M: f64 = 50.0;
 /// Most walkers of a kind placed at one look (out of sight of the ego) in the area round the
 /// ego: as it drives on, more come into the area than the four a look places otherwise.
 const AREA_SPAWNS: usize = 64;
@@ -185,7 +181,7 @@ pub struct SideMap {
     pub sidewalk_km: f64,
     pub bike_km: f64,
     pub parked: Vec<Parked>,
-    /// The side paths in pieces of at most [`PIECE_M`], each with its middle point, to find
+    /// The side paths in pieces of at most [`AREA_PIECE_M`], each with its middle point, to find
     /// the stretches near a place.
     pieces: Vec<Piece>,
 }
@@ -382,7 +378,7 @@ impl SideMap {
                 SideKind::Sidewalk => m.sidewalk_km += p.length_m / 1000.0,
                 SideKind::BikeLane => m.bike_km += p.length_m / 1000.0,
             }
-            let n = (p.length_m / PIECE_M).ceil().max(1.0) as usize;
+            let n = (p.length_m / AREA_PIECE_M).ceil().max(1.0) as usize;
             let road = net.road(p.road);
             for j in 0..n {
                 let d0 = p.length_m * j as f64 / n as f64;
