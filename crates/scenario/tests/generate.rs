@@ -159,7 +159,10 @@ fn a_wrong_way_driver_kept_out_of_the_egos_view_gives_up_20_s_after_it_came_in()
     use roadworld_sim::world::WRONG_WAY_VIEW_WAIT_S;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../scenarios/wrong-way-driver.ron");
-    let s = roadworld_spec::load_spec(&path).expect("wrong-way spec");
+    let mut s = roadworld_spec::load_spec(&path).expect("wrong-way spec");
+    // Dense day traffic on every lane, in which wrong-way drivers meet other traffic first.
+    s.traffic.density_per_km_lane.motorway = 10.0;
+    s.traffic.vehicles_within_m = None;
     let (mut gave_up, mut acted) = (0, 0);
     for seed in 5..=8 {
         let g = generate(&s, seed, false).expect("generated");
