@@ -4,6 +4,8 @@ use roadworld_sim::World;
 use roadworld_sim::check::{Report, ViolationKind};
 use std::path::PathBuf;
 
+mod common;
+
 const AREA_M: f64 = 600.0;
 
 /// With `traffic.vehicles_within_m`, vehicles keep to the area round the ego: nobody far
@@ -44,42 +46,14 @@ fn vehicles_kept_round_the_ego_leave_far_behind_and_come_out_of_its_sight() {
                     "{name} seed {seed}: {}",
                     broken.join("\n")
                 );
-                let ego = rec.actors.iter().position(|a| a.ego).expect("ego") as u32;
-                let (mut seen, mut moving) = (0, 0);
-                for k in 0..rec.frames() {
-                    let frame = rec.frame(k);
-                    // (The ego may reach the network's end and leave.)
-                    let Some(e) = frame.iter().find(|s| s.actor == ego) else {
-                        continue;
-                    };
-                    let (sin, cos) = (e.heading_rad as f64).sin_cos();
-                    for s in frame.iter().filter(|s| {
-                        s.actor != ego && rec.actors[s.actor as usize].kind.is_motor_vehicle()
-                    }) {
-                        let (dx, dy) = ((s.x_m - e.x_m) as f64, (s.y_m - e.y_m) as f64);
-                        let dist = dx.hypot(dy);
-                        moving += 1;
-                        if dist < 300.0 {
-                            seen += 1;
-                        }
-                        let Some(r) = area else { continue };
-                        // Looked at once a second: a second of both driving apart (two
-                        // motorway speeds) past the margin.
-                        assert!(
-                            dist < r + 50.0 + 80.0,
-                            "{name} seed {seed} frame {k}: {dist:.0} m"
-                        );
-                        let a = &rec.actors[s.actor as usize];
-                        if a.first_frame as usize == k && k > 0 {
-                            let ahead = dx * cos + dy * sin;
-                            assert!(
-                                ahead < -25.0 || dist > 295.0,
-                                "{name} seed {seed} frame {k}: new at {ahead:.0} m ahead, \
-                                 {dist:.0} m off"
-                            );
-                        }
-                    }
-                }
+                // Looked at once a second: a second of both driving apart (two motorway
+                // speeds) past the margin.
+                let (seen, moving) = common::area_counts(
+                    &rec,
+                    |a| a.kind.is_motor_vehicle(),
+                    area.map(|r| (r, 50.0 + 80.0)),
+                    &format!("{name} seed {seed}"),
+                );
                 if area.is_some() {
                     seen_area += seen;
                     moving_area += moving;
