@@ -323,6 +323,25 @@ mod tests {
     }
 
     #[test]
+    fn an_ego_driver_field_left_out_keeps_the_egos_default() {
+        let s = parse_spec("(ego: (driver: (time_headway_s: Fixed(1.2))))", "t.ron").unwrap();
+        let want = DriverDist {
+            time_headway_s: Dist::Fixed(1.2),
+            ..EgoSpec::default().driver
+        };
+        assert_eq!(s.ego.driver, want);
+        // Not the background drivers' distributions.
+        assert_ne!(
+            s.ego.driver.max_accel_mps2,
+            DriverDist::default().max_accel_mps2
+        );
+        let e = parse_spec("(ego: (driver: (headway_s: Fixed(1.2))))", "t.ron").unwrap_err();
+        assert_eq!(e.path, "ego.driver.headway_s");
+        let e = parse_spec("(ego: (driver: (time_headway_s: Fixed(9.0))))", "t.ron").unwrap_err();
+        assert_eq!(e.path, "ego.driver.time_headway_s");
+    }
+
+    #[test]
     fn traffic_errors_point_at_the_value() {
         let text =
             "(\n  traffic: (\n    driver: (time_headway_s: Uniform(min: 1.0, max: 9.0)),\n  ),\n)";

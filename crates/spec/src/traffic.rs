@@ -487,7 +487,9 @@ impl TrafficSpec {
 pub struct EgoSpec {
     /// Motor-vehicle kind of the ego.
     pub kind: ActorKind,
-    /// The default driver's parameters.
+    /// The default driver's parameters; those a spec leaves out keep the ego's defaults
+    /// (fixed values), not the background drivers' distributions.
+    #[serde(deserialize_with = "ego_driver")]
     pub driver: DriverDist,
 }
 
@@ -495,17 +497,55 @@ impl Default for EgoSpec {
     fn default() -> Self {
         Self {
             kind: ActorKind::Car,
-            driver: DriverDist {
-                desired_speed_factor: Dist::Fixed(1.0),
-                time_headway_s: Dist::Fixed(1.5),
-                min_gap_m: Dist::Fixed(2.5),
-                max_accel_mps2: Dist::Fixed(1.8),
-                comfortable_decel_mps2: Dist::Fixed(2.0),
-                politeness: Dist::Fixed(0.3),
-                reaction_s: Dist::Fixed(0.5),
-            },
+            driver: EgoDriver::default().into(),
         }
     }
+}
+
+/// [`DriverDist`] as read for the ego: the same fields, missing ones from the ego's own
+/// defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct EgoDriver {
+    desired_speed_factor: Dist,
+    time_headway_s: Dist,
+    min_gap_m: Dist,
+    max_accel_mps2: Dist,
+    comfortable_decel_mps2: Dist,
+    politeness: Dist,
+    reaction_s: Dist,
+}
+
+impl Default for EgoDriver {
+    fn default() -> Self {
+        Self {
+            desired_speed_factor: Dist::Fixed(1.0),
+            time_headway_s: Dist::Fixed(1.5),
+            min_gap_m: Dist::Fixed(2.5),
+            max_accel_mps2: Dist::Fixed(1.8),
+            comfortable_decel_mps2: Dist::Fixed(2.0),
+            politeness: Dist::Fixed(0.3),
+            reaction_s: Dist::Fixed(0.5),
+        }
+    }
+}
+
+impl From<EgoDriver> for DriverDist {
+    fn from(e: EgoDriver) -> Self {
+        Self {
+            desired_speed_factor: e.desired_speed_factor,
+            time_headway_s: e.time_headway_s,
+            min_gap_m: e.min_gap_m,
+            max_accel_mps2: e.max_accel_mps2,
+            comfortable_decel_mps2: e.comfortable_decel_mps2,
+            politeness: e.politeness,
+            reaction_s: e.reaction_s,
+        }
+    }
+}
+
+fn ego_driver<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DriverDist, D::Error> {
+    EgoDriver::deserialize(d).map(Into::into)
 }
 
 impl EgoSpec {
