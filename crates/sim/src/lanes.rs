@@ -968,7 +968,8 @@ impl<'a> Runs<'a> {
 /// nearer a sample than `reach` ([`box_dist2`] bounds the distance to every point in the
 /// box from below, in floating point too). A sample's search stops at its first close
 /// sample: each interval is the least and the greatest distance of the samples with a close
-/// sample on the other side.
+/// sample on the other side. The samples come in order of distance, so those are the first
+/// and the last such sample, and the samples between them are not looked into.
 fn close_intervals(a: &Runs, b: &Runs, reach: f64) -> Option<((f64, f64), (f64, f64))> {
     let far = reach + 1.0;
     if apart(&a.all, &b.all, far) {
@@ -983,51 +984,69 @@ fn close_intervals(a: &Runs, b: &Runs, reach: f64) -> Option<((f64, f64), (f64, 
         let (dx, dy) = (qa.x - qb.x, qa.y - qb.y);
         dx * dx + dy * dy < r2
     };
-    // Runs of one side near each run of the other.
-    let near = |x: &BoxXy, other: &Runs| -> Vec<usize> {
-        (0..other.boxes.len())
-            .filter(|&k| !apart(x, &other.boxes[k], far))
-            .collect()
-    };
-    let mut ia = (f64::MAX, f64::MIN);
-    for (run, bx) in a.samples.chunks(CLOSE_RUN).zip(&a.boxes) {
-        let cand = near(bx, b);
-        if cand.is_empty() {
-            continue;
-        }
-        for (da, qa) in run.iter().filter(|(_, q)| in_reach(q)) {
-            let hit = cand.iter().any(|&k| {
+    // A sample with a close sample in the runs `cand` of the other side.
+    let hit_a = |qa: &Point2, cand: &[usize]| {
+        in_reach(qa)
+            && cand.iter().any(|&k| {
                 box_dist2(qa, &b.boxes[k]) < r2
                     && b.samples[k * CLOSE_RUN..]
                         .iter()
                         .take(CLOSE_RUN)
                         .any(|(_, qb)| close(qa, qb))
-            });
-            if hit {
-                ia = (ia.0.min(*da), ia.1.max(*da));
-            }
-        }
-    }
-    if ia.0 > ia.1 {
-        return None;
-    }
-    let mut ib = (f64::MAX, f64::MIN);
-    for (run, bx) in b.samples.chunks(CLOSE_RUN).zip(&b.boxes) {
-        let cand = near(bx, a);
-        for (db, qb) in run {
-            let hit = cand.iter().any(|&k| {
-                box_dist2(qb, &a.boxes[k]) < r2
-                    && a.samples[k * CLOSE_RUN..]
-                        .iter()
-                        .take(CLOSE_RUN)
-                        .any(|(_, qa)| in_reach(qa) && close(qa, qb))
-            });
-            if hit {
-                ib = (ib.0.min(*db), ib.1.max(*db));
-            }
-        }
-    }
+            })
+    };
+    let hit_b = |qb: &Point2, cand: &[usize]| {
+        cand.iter().any(|&k| {
+            box_dist2(qb, &a.boxes[k]) < r2
+                && a.samples[k * CLOSE_RUN..]
+                    .iter()
+                    .take(CLOSE_RUN)
+                    .any(|(_, qa)| in_reach(qa) && close(qa, qb))
+        })
+    };
+    let ia = first_and_last_hit(a, b, far, hit_a)?;
+    // A close pair has a sample on each side.
+    let ib = first_and_last_hit(b, a, far, hit_b).unwrap_or((f64::MAX, f64::MIN));
     Some((ia, ib))
+}
+
+/// The distances of the first and the last sample of `x` (samples in order of distance)
+/// that `hit` the runs of `y` near their run (runs near none are not looked into).
+fn first_and_last_hit(
+    x: &Runs,
+    y: &Runs,
+    far: f64,
+    hit: impl Fn(&Point2, &[usize]) -> bool,
+) -> Option<(f64, f64)> {
+    let near = |r: usize| -> Vec<usize> {
+        (0..y.boxes.len())
+            .filter(|&k| !apart(&x.boxes[r], &y.boxes[k], far))
+            .collect()
+    };
+    let run = |r: usize| &x.samples[r * CLOSE_RUN..((r + 1) * CLOSE_RUN).min(x.samples.len())];
+    let first = (0..x.boxes.len()).find_map(|r| {
+        let cand = near(r);
+        if cand.is_empty() {
+            return None;
+        }
+        run(r)
+            .iter()
+            .find(|(_, q)| hit(q, &cand))
+            .map(|&(d, _)| (r, d))
+    });
+    let (r0, d0) = first?;
+    let last = (r0..x.boxes.len()).rev().find_map(|r| {
+        let cand = near(r);
+        if cand.is_empty() {
+            return None;
+        }
+        run(r)
+            .iter()
+            .rev()
+            .find(|(_, q)| hit(q, &cand))
+            .map(|&(d, _)| d)
+    });
+    Some((d0, last.unwrap_or(d0)))
 }
 
 /// The longest span between two samples of a straight run.
