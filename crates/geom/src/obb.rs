@@ -26,7 +26,12 @@ impl Obb {
 
     /// Corners, counter-clockwise from front left.
     pub fn corners(&self) -> [Point2; 4] {
-        let (sin, cos) = self.heading_rad.sin_cos();
+        self.corners_with(self.heading_rad.sin_cos())
+    }
+
+    /// [`Obb::corners`] from the heading's sine and cosine as `heading_rad.sin_cos()` gives
+    /// them, for a caller that has them already (the same corners, bit for bit).
+    pub fn corners_with(&self, (sin, cos): (f64, f64)) -> [Point2; 4] {
         let (hl, hw) = (0.5 * self.length_m, 0.5 * self.width_m);
         [(hl, hw), (-hl, hw), (-hl, -hw), (hl, -hw)].map(|(u, v)| {
             Point2::new(
@@ -39,6 +44,19 @@ impl Obb {
     /// Whether the interiors overlap (boxes that only touch do not).
     pub fn overlaps(&self, other: &Obb) -> bool {
         corners_overlap(&self.corners(), &other.corners())
+    }
+
+    /// [`Obb::overlaps`] given each heading's sine and cosine (see [`Obb::corners_with`]).
+    pub fn overlaps_with(
+        &self,
+        sin_cos: (f64, f64),
+        other: &Obb,
+        other_sin_cos: (f64, f64),
+    ) -> bool {
+        corners_overlap(
+            &self.corners_with(sin_cos),
+            &other.corners_with(other_sin_cos),
+        )
     }
 
     /// Smallest distance between the two boxes (0 when they overlap or touch).
@@ -228,6 +246,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn overlaps_given_the_sines_and_cosines_is_overlaps(
+            x in -8.0..8.0f64, y in -8.0..8.0f64, ha in -3.2..3.2f64, hb in -3.2..3.2f64,
+            l in 0.5..12.0f64, w in 0.5..3.0f64,
+        ) {
+            let a = Obb::new(0.0, 0.0, ha, 4.5, 1.9);
+            let b = Obb::new(x, y, hb, l, w);
+            prop_assert_eq!(a.corners_with(ha.sin_cos()), a.corners());
+            prop_assert_eq!(
+                a.overlaps_with(ha.sin_cos(), &b, hb.sin_cos()),
+                a.overlaps(&b)
+            );
+        }
+
         #[test]
         fn first_contact_agrees_with_stepping(
             x in -30.0..30.0f64, y in -30.0..30.0f64, h in -3.2..3.2f64,

@@ -220,7 +220,7 @@ fn contact_while_braking(
             od[0],
             od[1],
         );
-        if a.overlaps(&b) {
+        if a.overlaps_with((es, ec), &b, (os, oc)) {
             return true;
         }
         // Ego standing and the other moving away or standing too: nothing more happens.
@@ -387,14 +387,14 @@ fn ceil_i64(v: f64) -> i64 {
 /// off the grid. (A column's covered rows are one run: each side pair's test is an absolute
 /// value of a quantity that only grows or only shrinks with the row, rounding included.)
 fn for_covered_runs(t: &Track, s: &State, mut f: impl FnMut(i64, i64, i64)) {
-    let c = t.body(s).corners();
+    let (sin, cos) = s.heading_rad.sin_cos();
+    let c = t.body(s).corners_with((sin, cos));
     let (lo_x, hi_x) = c
         .iter()
         .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.x), h.max(p.x)));
     let (lo_y, hi_y) = c
         .iter()
         .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.y), h.max(p.y)));
-    let (sin, cos) = s.heading_rad.sin_cos();
     let (hl, hw, x, y) = (0.5 * t.length_m, 0.5 * t.width_m, s.x_m, s.y_m);
     let cell = |v: f64| floor_i64(v / PET_CELL_M);
     let (row_lo, row_hi) = (cell(lo_y), cell(hi_y));
