@@ -95,6 +95,10 @@ enum Command {
         /// Skip the animated preview.
         #[arg(long)]
         no_preview: bool,
+        /// Print each try of the search for the targets on stderr: its seed, how long it
+        /// was rolled out, and per event the outcome, the drawn parameters and what missed.
+        #[arg(long)]
+        tries: bool,
     },
     /// Time the world model on its benchmark workloads and print the figures as JSON.
     Bench {
@@ -481,20 +485,67 @@ fn simulate(
     })
 }
 
+/// A line per try of a targeted generation (see `generate --tries`).
+fn tries_text(log: &[roadworld_scenario::Try]) -> String {
+    let mut text = String::new();
+    for (k, t) in log.iter().enumerate() {
+        let _ = write!(
+            text,
+            "try {}: seed {}, {:.1} s rolled out, {}",
+            k + 1,
+            t.seed,
+            t.simulated_s,
+            if t.on_target { "on target" } else { "missed" }
+        );
+        for e in &t.events {
+            let params: Vec<String> = e
+                .parameters
+                .iter()
+                .map(|(n, v)| format!("{n} {v:.3}"))
+                .collect();
+            let _ = write!(
+                text,
+                "; events[{}] {} {} ({}){}",
+                e.index,
+                e.kind,
+                e.outcome,
+                params.join(", "),
+                if e.misses.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", e.misses.join(", "))
+                }
+            );
+        }
+        text.push('\n');
+    }
+    text
+}
+
 fn generate_scenario(
     spec: &ScenarioSpec,
     spec_path: &Path,
     seed: u64,
     out: &Path,
     gif: bool,
+    show_tries: bool,
 ) -> Result<Outputs> {
     let t0 = Instant::now();
     let t = roadworld_scenario::generate_targeted(
         spec,
         seed,
         roadworld_scenario::TargetOptions::default(),
-    )
-    .with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
+    );
+    if show_tries {
+        match &t {
+            Ok(t) => eprint!("{}", tries_text(&t.log)),
+            Err(roadworld_scenario::TargetError::Missed { log, .. }) => {
+                eprint!("{}", tries_text(log));
+            }
+            Err(_) => {}
+        }
+    }
+    let t = t.with_context(|| format!("{}: seed {seed}", spec_path.display()))?;
     let g = t.generated;
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     let mut files = vec![
@@ -774,9 +825,10 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             out,
             no_preview,
+            tries,
         } => {
             let spec = load_spec(&spec_path)?;
-            let o = generate_scenario(&spec, &spec_path, seed, &out, !no_preview)?;
+            let o = generate_scenario(&spec, &spec_path, seed, &out, !no_preview, tries)?;
             write_all(&o)?;
             println!("{}", o.summary);
             for (p, _) in &o.files {

@@ -86,3 +86,41 @@ fn a_malformed_event_is_a_clear_error_and_writes_nothing() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn generate_with_tries_prints_a_line_per_try_the_last_on_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_roadworld"))
+        .args(["generate", "--spec"])
+        .arg(scenario("pull-out.ron"))
+        .args(["--seed", "4", "--no-preview", "--tries", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    let tries: usize = stdout
+        .split(" (")
+        .nth(1)
+        .and_then(|s| s.split(" tries to meet").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no try count in {stdout}"));
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("try ")).collect();
+    assert_eq!(lines.len(), tries, "{stderr}");
+    let (last, before) = lines.split_last().unwrap();
+    assert!(last.starts_with(&format!("try {tries}: seed ")), "{last}");
+    assert!(last.contains("rolled out, on target;"), "{last}");
+    assert!(
+        before.iter().all(|l| l.contains("rolled out, missed;")),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("events[0] pull_out ") && l.contains("ttc_s ")),
+        "{stderr}"
+    );
+}

@@ -251,6 +251,11 @@ impl Rollout {
         }
     }
 
+    /// Seconds rolled out so far.
+    pub(crate) fn simulated_s(&self) -> f64 {
+        self.done as f64 * self.world.step_s
+    }
+
     /// The summary of the rollout so far; without the scene's criticality when `cut`.
     pub(crate) fn summary(&mut self, cut: bool) -> Summary {
         let rec = self

@@ -16,4 +16,4 @@ pub mod solvability;
 pub mod targeted;
 
 pub use generate::{EventSummary, Generated, Summary, generate, generate_with};
-pub use targeted::{TargetError, TargetOptions, Targeted, generate_targeted};
+pub use targeted::{TargetError, TargetOptions, Targeted, Try, generate_targeted};

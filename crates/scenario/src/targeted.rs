@@ -46,6 +46,20 @@ pub struct Targeted {
     pub generated: Generated,
     /// Scenarios rolled out to find it (1: the first met the targets).
     pub tries: u32,
+    /// Each of those tries (empty where the spec asks for no target).
+    pub log: Vec<Try>,
+}
+
+/// One try of a targeted generation: its seed, how long it was rolled out and its events
+/// as measured then (drawn parameters, outcome, criticality, target misses).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Try {
+    pub seed: u64,
+    /// Simulated seconds (a try stops once its events are over, unless on target).
+    pub simulated_s: f64,
+    /// Whether every targeted event played out and met its target.
+    pub on_target: bool,
+    pub events: Vec<EventSummary>,
 }
 
 /// Why targeted generation failed.
@@ -61,6 +75,8 @@ pub enum TargetError {
         tries: u32,
         seed: u64,
         closest: String,
+        /// Every try.
+        log: Vec<Try>,
     },
     #[error("{0}")]
     Impossible(String),
@@ -264,6 +280,7 @@ pub fn generate_targeted(
         return Ok(Targeted {
             generated: generate_with(spec, seed, true, false)?,
             tries: 1,
+            log: Vec::new(),
         });
     }
     check_reachable(spec)?;
@@ -302,6 +319,7 @@ pub fn generate_targeted(
     let mut best: Option<(f64, u64, String)> = None;
     // (spec event, parameter values, score) of this generation's tries.
     let mut history: Vec<(usize, Vec<f64>, f64)> = Vec::new();
+    let mut log = Vec::new();
     for t in 0..opts.max_tries {
         let try_seed = if t == 0 {
             seed
@@ -364,6 +382,12 @@ pub fn generate_targeted(
                 .collect();
             history.push((i, values, score));
         }
+        log.push(Try {
+            seed: try_seed,
+            simulated_s: rollout.simulated_s(),
+            on_target: total == 0.0,
+            events: cut.events,
+        });
         if total == 0.0 {
             // On to the whole duration (the same scenario as one run to the end at once: the
             // events come out the same, which is checked rather than trusted).
@@ -373,6 +397,7 @@ pub fn generate_targeted(
                 return Ok(Targeted {
                     generated,
                     tries: t + 1,
+                    log,
                 });
             }
         }
@@ -394,6 +419,7 @@ pub fn generate_targeted(
         tries: opts.max_tries,
         seed,
         closest,
+        log,
     })
 }
 

@@ -48,6 +48,51 @@ fn targeted_generation_is_deterministic() {
     let b = generate_targeted(&s, 5, TargetOptions::default()).expect("on target");
     assert_eq!(a.tries, b.tries);
     assert_eq!(a.generated.summary, b.generated.summary);
+    assert_eq!(a.log, b.log);
+}
+
+#[test]
+fn the_log_holds_every_try_and_only_the_last_met_the_target() {
+    let s = spec(CUT_IN, "(min_ttc_s: (min: 1.0, max: 1.2))");
+    let t = generate_targeted(&s, 2, TargetOptions::default()).expect("on target");
+    assert!(t.tries > 1, "a narrow target takes more than one try");
+    assert_eq!(t.log.len(), t.tries as usize);
+    let (last, before) = t.log.split_last().unwrap();
+    assert!(last.on_target && before.iter().all(|x| !x.on_target));
+    assert_eq!(last.seed, t.generated.summary.seed);
+    assert_eq!(
+        last.events[0].parameters,
+        t.generated.summary.events[0].parameters
+    );
+    for x in &t.log {
+        assert!(
+            x.simulated_s > 0.0 && x.simulated_s <= 90.0,
+            "{}",
+            x.simulated_s
+        );
+        assert_eq!(x.events[0].kind, "cut_in");
+    }
+    // Each try missed in a way it says, or did not play out.
+    assert!(
+        before
+            .iter()
+            .all(|x| !x.events[0].misses.is_empty() || x.events[0].outcome != "done"),
+    );
+    let opts = TargetOptions {
+        max_tries: 4,
+        population: 2,
+    };
+    let s = spec(
+        "CutIn(gap_m: Fixed(15.0), rel_speed_mps: Fixed(-1.0), lateral_s: Fixed(3.0))",
+        "(min_ttc_s: (min: 0.5, max: 0.6))",
+    );
+    match generate_targeted(&s, 1, opts) {
+        Err(TargetError::Missed { log, .. }) => {
+            assert_eq!(log.len(), 4);
+            assert!(log.iter().all(|x| !x.on_target));
+        }
+        other => panic!("expected a miss, got {:?}", other.map(|t| t.tries)),
+    }
 }
 
 #[test]
