@@ -9,7 +9,6 @@ use crate::world::DensityTrace;
 use roadworld_geom::Obb;
 use roadworld_road::query::SpatialIndex;
 use roadworld_road::{LaneType, Network, RoadId};
-use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -61,57 +60,73 @@ fn body(s: &Sample, length: f32, width: f32) -> Obb {
     )
 }
 
+/// The grid cell of a point, packed so that sorting orders cells by row, then column (the
+/// three cells of a row side by side are one run of keys).
+fn cell_key(x_m: f32, y_m: f32) -> i64 {
+    const CELL_M: f32 = 14.0;
+    let floor = |v: f32| {
+        let q = v / CELL_M;
+        let i = q as i32;
+        if (i as f32) > q { i - 1 } else { i }
+    };
+    ((floor(y_m) as i64) << 32) + floor(x_m) as i64 + (1 << 31)
+}
+
 /// Overlapping bodies (oriented boxes; actors more than 2.5 m apart in height pass over or
 /// under each other).
 pub fn collisions(rec: &Recording) -> Vec<Violation> {
     let mut out = Vec::new();
-    let cell = 14.0_f32;
-    // Lookup only; nothing iterates the map.
-    let mut grid: FxHashMap<(i32, i32), Vec<usize>> = FxHashMap::default();
+    // (cell, sample), sorted: a 14 m grid without a hash map.
+    let mut cells: Vec<(i64, u32)> = Vec::new();
     let mut f: Vec<Sample> = Vec::new();
     for k in 0..rec.frames() {
         // Parked cars too: they can be hit.
         f.clear();
         f.extend(rec.frame_all(k).copied());
-        grid.clear();
-        for (i, s) in f.iter().enumerate() {
-            let key = ((s.x_m / cell).floor() as i32, (s.y_m / cell).floor() as i32);
-            grid.entry(key).or_default().push(i);
-        }
-        for (i, s) in f.iter().enumerate() {
+        cells.clear();
+        cells.extend(
+            f.iter()
+                .enumerate()
+                .map(|(i, s)| (cell_key(s.x_m, s.y_m), i as u32)),
+        );
+        cells.sort_unstable();
+        // In key order, the start of each neighbouring row's run only moves forward.
+        let mut row_starts = [0_usize; 3];
+        for &(key, i) in &cells {
+            let (i, s) = (i as usize, &f[i as usize]);
             let a = &rec.actors[s.actor as usize];
             let ca = body(s, a.length_m, a.width_m);
-            let key = ((s.x_m / cell).floor() as i32, (s.y_m / cell).floor() as i32);
-            for dx in -1..=1 {
-                for dy in -1..=1 {
-                    let Some(cands) = grid.get(&(key.0 + dx, key.1 + dy)) else {
+            for (start, dy) in row_starts.iter_mut().zip([-1_i64 << 32, 0, 1 << 32]) {
+                // The row's three cells round this one.
+                let (lo, hi) = (key + dy - 1, key + dy + 1);
+                while *start < cells.len() && cells[*start].0 < lo {
+                    *start += 1;
+                }
+                for &(_, j) in cells[*start..].iter().take_while(|c| c.0 <= hi) {
+                    let j = j as usize;
+                    if j <= i {
                         continue;
-                    };
-                    for &j in cands {
-                        if j <= i {
-                            continue;
-                        }
-                        let t = &f[j];
-                        if (t.z_m - s.z_m).abs() > 2.5 {
-                            continue;
-                        }
-                        let b = &rec.actors[t.actor as usize];
-                        let reach = 0.5 * (a.length_m + b.length_m + a.width_m + b.width_m);
-                        if (t.x_m - s.x_m).abs() > reach || (t.y_m - s.y_m).abs() > reach {
-                            continue;
-                        }
-                        if ca.overlaps(&body(t, b.length_m, b.width_m)) {
-                            out.push(Violation {
-                                kind: ViolationKind::Collision,
-                                frame: k as u32,
-                                actor: s.actor.min(t.actor),
-                                other: Some(s.actor.max(t.actor)),
-                                detail: format!(
-                                    "({:.2}, {:.2}) and ({:.2}, {:.2})",
-                                    s.x_m, s.y_m, t.x_m, t.y_m
-                                ),
-                            });
-                        }
+                    }
+                    let t = &f[j];
+                    if (t.z_m - s.z_m).abs() > 2.5 {
+                        continue;
+                    }
+                    let b = &rec.actors[t.actor as usize];
+                    let reach = 0.5 * (a.length_m + b.length_m + a.width_m + b.width_m);
+                    if (t.x_m - s.x_m).abs() > reach || (t.y_m - s.y_m).abs() > reach {
+                        continue;
+                    }
+                    if ca.overlaps(&body(t, b.length_m, b.width_m)) {
+                        out.push(Violation {
+                            kind: ViolationKind::Collision,
+                            frame: k as u32,
+                            actor: s.actor.min(t.actor),
+                            other: Some(s.actor.max(t.actor)),
+                            detail: format!(
+                                "({:.2}, {:.2}) and ({:.2}, {:.2})",
+                                s.x_m, s.y_m, t.x_m, t.y_m
+                            ),
+                        });
                     }
                 }
             }
@@ -213,7 +228,8 @@ fn paved_for_driving(kind: LaneType) -> bool {
 #[derive(Debug)]
 pub struct Surface {
     index: SpatialIndex,
-    junctions: Vec<Vec<roadworld_geom::Point2>>,
+    /// Each junction's outline (convex), with its bounding box `[min x, min y, max x, max y]`.
+    junctions: Vec<([f64; 4], Vec<roadworld_geom::Point2>)>,
 }
 
 impl Surface {
@@ -224,21 +240,34 @@ impl Surface {
             junctions: net
                 .junctions
                 .iter()
-                .map(|j| roadworld_road::query::junction_outline(net, j.id))
+                .map(|j| {
+                    let outline = roadworld_road::query::junction_outline(net, j.id);
+                    let bbox = outline.iter().fold(
+                        [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+                        |[x0, y0, x1, y1], q| [x0.min(q.x), y0.min(q.y), x1.max(q.x), y1.max(q.y)],
+                    );
+                    (bbox, outline)
+                })
                 .collect(),
         }
     }
 
-    /// Whether a point is on a driving lane or inside a junction.
+    /// Whether a point is on a driving lane or inside a junction. The junctions are asked
+    /// first: a box test and a few cross products, where the lanes need a projection onto
+    /// each nearby reference line.
     pub fn drivable(&self, net: &Network, p: roadworld_geom::Point2) -> bool {
-        self.index.lanes_at(net, p).iter().any(|l| {
+        self.junctions.iter().any(|([x0, y0, x1, y1], h)| {
+            // The box is only a filter, a millimetre wider than the outline test's tolerance.
+            p.x >= x0 - 1e-3
+                && p.x <= x1 + 1e-3
+                && p.y >= y0 - 1e-3
+                && p.y <= y1 + 1e-3
+                && roadworld_road::query::in_convex(h, p)
+        }) || self.index.lanes_at(net, p).iter().any(|l| {
             net.road(l.road).sections[l.section as usize]
                 .lane(l.lane)
                 .is_some_and(|x| paved_for_driving(x.kind))
-        }) || self
-            .junctions
-            .iter()
-            .any(|h| roadworld_road::query::in_convex(h, p))
+        })
     }
 }
 
@@ -472,5 +501,142 @@ mod tests {
         let v = density(&starved, 0.2);
         assert_eq!(v.len(), 1);
         assert!(v[0].detail.starts_with("motorway"), "{}", v[0].detail);
+    }
+
+    fn urban(seed: u64) -> (roadworld_spec::ScenarioSpec, Network) {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/urban.ron");
+        let spec = roadworld_spec::load_spec(&path).unwrap();
+        let net = roadworld_road::generate(&spec.road, seed).unwrap();
+        (spec, net)
+    }
+
+    /// The middle of lane `id` of a road's first section, halfway along the section.
+    fn lane_middle(net: &Network, road: RoadId, id: i32) -> roadworld_geom::Point2 {
+        let r = net.road(road);
+        let s = 0.5 * (r.sections[0].s_m + r.section_end_m(0));
+        let (t0, t1) = r.lane_borders_t(0, id, s);
+        let (t, pose) = (0.5 * (t0 + t1), r.reference_line.pose(s));
+        let (sin, cos) = pose.heading_rad.sin_cos();
+        roadworld_geom::Point2::new(pose.x_m - sin * t, pose.y_m + cos * t)
+    }
+
+    #[test]
+    fn the_surface_is_driving_lanes_and_junctions_and_not_sidewalks_or_open_ground() {
+        let (_, net) = urban(1);
+        let surface = Surface::new(&net);
+        let outside_junctions = |k: LaneType| {
+            net.roads.iter().find_map(|r| {
+                let sec = &r.sections[0];
+                let i = sec.right.iter().position(|l| l.kind == k)?;
+                (r.junction.is_none() && r.length_m() > 40.0).then_some((r.id, -(i as i32) - 1))
+            })
+        };
+        let (road, lane) = outside_junctions(LaneType::Driving).unwrap();
+        assert!(surface.drivable(&net, lane_middle(&net, road, lane)));
+        let (road, lane) = outside_junctions(LaneType::Sidewalk).unwrap();
+        assert!(!surface.drivable(&net, lane_middle(&net, road, lane)));
+        assert!(!net.junctions.is_empty());
+        for j in &net.junctions {
+            let outline = roadworld_road::query::junction_outline(&net, j.id);
+            let n = outline.len() as f64;
+            let (x, y) = outline
+                .iter()
+                .fold((0.0, 0.0), |(x, y), q| (x + q.x / n, y + q.y / n));
+            assert!(
+                surface.drivable(&net, roadworld_geom::Point2::new(x, y)),
+                "junction {:?}",
+                j.id
+            );
+        }
+        let far_x = surface
+            .junctions
+            .iter()
+            .map(|(b, _)| b[0])
+            .fold(f64::MAX, f64::min)
+            - 5000.0;
+        assert!(!surface.drivable(&net, roadworld_geom::Point2::new(far_x, 0.0)));
+    }
+
+    #[test]
+    fn the_grid_finds_every_overlap_that_checking_all_pairs_finds() {
+        let (spec, net) = urban(2);
+        let mut w = crate::World::new(net, &spec, 2).unwrap();
+        w.record();
+        for _ in 0..40 {
+            w.step();
+        }
+        let mut rec = w.take_recording().unwrap();
+        // Plant overlaps: in every fifth frame, move every seventh sample onto (or just
+        // beside, across cell borders) the sample before it, at both signs of x and y.
+        for k in (0..rec.frames()).step_by(5) {
+            let (a, b) = (
+                rec.frame_starts[k] as usize,
+                rec.frame_starts[k + 1] as usize,
+            );
+            for i in (a + 1..b).step_by(7) {
+                let (prev, nudge) = (rec.samples[i - 1], (i % 3) as f32 - 1.0);
+                let s = &mut rec.samples[i];
+                (s.x_m, s.y_m, s.z_m) = (prev.x_m + nudge, prev.y_m - nudge, prev.z_m);
+                if i % 2 == 0 {
+                    (s.x_m, s.y_m) = (-s.x_m, -s.y_m);
+                    rec.samples[i - 1].x_m = -prev.x_m;
+                    rec.samples[i - 1].y_m = -prev.y_m;
+                }
+            }
+        }
+        let mut all_pairs = Vec::new();
+        for k in 0..rec.frames() {
+            let f: Vec<Sample> = rec.frame_all(k).copied().collect();
+            for (i, s) in f.iter().enumerate() {
+                for t in &f[i + 1..] {
+                    let (a, b) = (&rec.actors[s.actor as usize], &rec.actors[t.actor as usize]);
+                    if (t.z_m - s.z_m).abs() <= 2.5
+                        && body(s, a.length_m, a.width_m).overlaps(&body(t, b.length_m, b.width_m))
+                    {
+                        all_pairs.push((k as u32, s.actor.min(t.actor), s.actor.max(t.actor)));
+                    }
+                }
+            }
+        }
+        all_pairs.sort();
+        let found: Vec<_> = collisions(&rec)
+            .iter()
+            .map(|v| (v.frame, v.actor, v.other.unwrap()))
+            .collect();
+        assert!(all_pairs.len() > 20, "{} planted overlaps", all_pairs.len());
+        assert_eq!(found, all_pairs);
+    }
+
+    #[test]
+    fn off_road_flags_a_vehicle_whose_wheels_leave_the_surface() {
+        let (spec, net) = urban(1);
+        let mut w = crate::World::new(net, &spec, 1).unwrap();
+        w.record();
+        for _ in 0..50 {
+            w.step();
+        }
+        let mut rec = w.take_recording().unwrap();
+        let surface = Surface::new(&w.net);
+        assert!(off_road(&rec, &w.net, &surface).is_empty());
+        // Move one vehicle of frame 20 far off, and off its lane block in road coordinates
+        // too (which the quick test looks at first).
+        let k = rec.frame_starts[20] as usize;
+        let i = (k..rec.frame_starts[21] as usize)
+            .find(|&i| {
+                let s = &rec.samples[i];
+                rec.actors[s.actor as usize].kind.is_motor_vehicle() && s.flags & flags::PARKED == 0
+            })
+            .unwrap();
+        let s = &mut rec.samples[i];
+        s.x_m -= 5000.0;
+        s.t_m += 100.0;
+        let actor = s.actor;
+        let v = off_road(&rec, &w.net, &surface);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(
+            (v[0].kind, v[0].frame, v[0].actor),
+            (ViolationKind::OffRoad, 20, actor)
+        );
     }
 }
