@@ -511,6 +511,18 @@ mod tests {
         (spec, net)
     }
 
+    /// An urban world after `steps` steps, with its recording.
+    fn urban_recorded(seed: u64, steps: usize) -> (crate::World, Recording) {
+        let (spec, net) = urban(seed);
+        let mut w = crate::World::new(net, &spec, seed).unwrap();
+        w.record();
+        for _ in 0..steps {
+            w.step();
+        }
+        let rec = w.take_recording().unwrap();
+        (w, rec)
+    }
+
     /// The middle of lane `id` of a road's first section, halfway along the section.
     fn lane_middle(net: &Network, road: RoadId, id: i32) -> roadworld_geom::Point2 {
         let r = net.road(road);
@@ -560,13 +572,7 @@ mod tests {
 
     #[test]
     fn the_grid_finds_every_overlap_that_checking_all_pairs_finds() {
-        let (spec, net) = urban(2);
-        let mut w = crate::World::new(net, &spec, 2).unwrap();
-        w.record();
-        for _ in 0..40 {
-            w.step();
-        }
-        let mut rec = w.take_recording().unwrap();
+        let (_, mut rec) = urban_recorded(2, 40);
         // Plant overlaps: in every fifth frame, move every seventh sample onto (or just
         // beside, across cell borders) the sample before it, at both signs of x and y.
         for k in (0..rec.frames()).step_by(5) {
@@ -610,13 +616,7 @@ mod tests {
 
     #[test]
     fn off_road_flags_a_vehicle_whose_wheels_leave_the_surface() {
-        let (spec, net) = urban(1);
-        let mut w = crate::World::new(net, &spec, 1).unwrap();
-        w.record();
-        for _ in 0..50 {
-            w.step();
-        }
-        let mut rec = w.take_recording().unwrap();
+        let (w, mut rec) = urban_recorded(1, 50);
         let surface = Surface::new(&w.net);
         assert!(off_road(&rec, &w.net, &surface).is_empty());
         // Move one vehicle of frame 20 far off, and off its lane block in road coordinates
