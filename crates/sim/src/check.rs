@@ -527,10 +527,8 @@ mod tests {
     fn lane_middle(net: &Network, road: RoadId, id: i32) -> roadworld_geom::Point2 {
         let r = net.road(road);
         let s = 0.5 * (r.sections[0].s_m + r.section_end_m(0));
-        let (t0, t1) = r.lane_borders_t(0, id, s);
-        let (t, pose) = (0.5 * (t0 + t1), r.reference_line.pose(s));
-        let (sin, cos) = pose.heading_rad.sin_cos();
-        roadworld_geom::Point2::new(pose.x_m - sin * t, pose.y_m + cos * t)
+        let pose = r.lane_pose(0, id, s);
+        roadworld_geom::Point2::new(pose.x_m, pose.y_m)
     }
 
     #[test]
@@ -549,16 +547,14 @@ mod tests {
         let (road, lane) = outside_junctions(LaneType::Sidewalk).unwrap();
         assert!(!surface.drivable(&net, lane_middle(&net, road, lane)));
         assert!(!net.junctions.is_empty());
-        for j in &net.junctions {
-            let outline = roadworld_road::query::junction_outline(&net, j.id);
+        for (j, (_, outline)) in surface.junctions.iter().enumerate() {
             let n = outline.len() as f64;
             let (x, y) = outline
                 .iter()
                 .fold((0.0, 0.0), |(x, y), q| (x + q.x / n, y + q.y / n));
             assert!(
                 surface.drivable(&net, roadworld_geom::Point2::new(x, y)),
-                "junction {:?}",
-                j.id
+                "junction {j}"
             );
         }
         let far_x = surface
