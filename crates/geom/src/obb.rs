@@ -80,8 +80,31 @@ impl Obb {
     /// When `self`, moving at `velocity` relative to `other` (own velocity minus the other's),
     /// first touches `other`, if within `horizon_s`: 0 when they already overlap.
     pub fn first_contact(&self, other: &Obb, velocity: Vector2, horizon_s: f64) -> Option<f64> {
+        self.first_contact_with(
+            self.heading_rad.sin_cos(),
+            other,
+            other.heading_rad.sin_cos(),
+            velocity,
+            horizon_s,
+        )
+    }
+
+    /// [`Obb::first_contact`] given each heading's sine and cosine (see
+    /// [`Obb::corners_with`]; the same answer, bit for bit).
+    pub fn first_contact_with(
+        &self,
+        sin_cos: (f64, f64),
+        other: &Obb,
+        other_sin_cos: (f64, f64),
+        velocity: Vector2,
+        horizon_s: f64,
+    ) -> Option<f64> {
         // Contact at t  <=>  t * velocity lies in M = other - self (Minkowski difference).
-        let m = minkowski_difference(&other.corners(), &self.corners());
+        let hull = minkowski_difference(
+            &other.corners_with(other_sin_cos),
+            &self.corners_with(sin_cos),
+        );
+        let m = hull.points();
         let origin_inside = (0..m.len()).all(|k| {
             let (p, q) = (m[k], m[(k + 1) % m.len()]);
             cross(q - p, Point2::origin() - p) > 0.0
@@ -155,34 +178,60 @@ fn corners_overlap(a: &[Point2; 4], b: &[Point2; 4]) -> bool {
     true
 }
 
+/// A convex polygon of at most [`Hull::CAPACITY`] points, kept on the stack.
+struct Hull {
+    pts: [Point2; Hull::CAPACITY],
+    len: usize,
+}
+
+impl Hull {
+    /// Andrew's chain over 16 points holds at most 15 after its first pass and 16 more
+    /// pushed in its second.
+    const CAPACITY: usize = 32;
+
+    fn points(&self) -> &[Point2] {
+        &self.pts[..self.len]
+    }
+
+    fn push(&mut self, p: Point2) {
+        self.pts[self.len] = p;
+        self.len += 1;
+    }
+}
+
 /// The convex polygon `{p - q : p in a, q in b}`, counter-clockwise (Andrew's monotone chain
 /// over the 16 corner differences).
-fn minkowski_difference(a: &[Point2; 4], b: &[Point2; 4]) -> Vec<Point2> {
-    let mut pts: Vec<Point2> = a
-        .iter()
-        .flat_map(|p| b.iter().map(move |q| Point2::from(p - q)))
-        .collect();
+fn minkowski_difference(a: &[Point2; 4], b: &[Point2; 4]) -> Hull {
+    let mut pts = [Point2::origin(); 16];
+    for (i, p) in a.iter().enumerate() {
+        for (j, q) in b.iter().enumerate() {
+            pts[4 * i + j] = Point2::from(p - q);
+        }
+    }
     pts.sort_by(|p, q| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)));
-    let mut hull: Vec<Point2> = Vec::with_capacity(16);
+    let mut hull = Hull {
+        pts: [Point2::origin(); Hull::CAPACITY],
+        len: 0,
+    };
     for pass in 0..2 {
-        let start = hull.len();
-        let iter: Box<dyn Iterator<Item = &Point2>> = if pass == 0 {
-            Box::new(pts.iter())
-        } else {
-            Box::new(pts.iter().rev())
-        };
-        for &p in iter {
-            while hull.len() >= start + 2
+        let start = hull.len;
+        for i in 0..pts.len() {
+            let p = if pass == 0 {
+                pts[i]
+            } else {
+                pts[pts.len() - 1 - i]
+            };
+            while hull.len >= start + 2
                 && cross(
-                    hull[hull.len() - 1] - hull[hull.len() - 2],
-                    p - hull[hull.len() - 2],
+                    hull.pts[hull.len - 1] - hull.pts[hull.len - 2],
+                    p - hull.pts[hull.len - 2],
                 ) <= 0.0
             {
-                hull.pop();
+                hull.len -= 1;
             }
             hull.push(p);
         }
-        hull.pop();
+        hull.len -= 1;
     }
     hull
 }

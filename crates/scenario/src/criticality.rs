@@ -21,7 +21,7 @@
 
 use roadworld_geom::{Obb, Vector2};
 use roadworld_sim::Recording;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -50,7 +50,11 @@ pub struct State {
 
 impl State {
     fn velocity(&self) -> Vector2 {
-        let (s, c) = self.heading_rad.sin_cos();
+        self.velocity_with(self.heading_rad.sin_cos())
+    }
+
+    /// [`State::velocity`] given the heading's sine and cosine.
+    fn velocity_with(&self, (s, c): (f64, f64)) -> Vector2 {
         Vector2::new(c, s) * self.speed_mps
     }
 }
@@ -145,12 +149,27 @@ pub fn leader_gap(
     other: &State,
     dims: [f64; 2],
 ) -> Option<(f64, f64)> {
-    let (s, c) = ego.heading_rad.sin_cos();
+    leader_gap_with(ego, ego.heading_rad.sin_cos(), ego_dims, other, dims)
+}
+
+/// [`leader_gap`] given the sine and cosine of the ego's heading (the same answer).
+fn leader_gap_with(
+    ego: &State,
+    (s, c): (f64, f64),
+    ego_dims: [f64; 2],
+    other: &State,
+    dims: [f64; 2],
+) -> Option<(f64, f64)> {
     let (dx, dy) = (other.x_m - ego.x_m, other.y_m - ego.y_m);
     let along = dx * c + dy * s;
     let across = -dx * s + dy * c;
+    // Behind, or beside beyond any turn of its box (its extent across is at most half its
+    // length plus half its width): out of the corridor, before any trigonometry.
+    if along <= 0.0 || across.abs() >= 0.5 * ego_dims[1] + 0.5 * (dims[0] + dims[1]) {
+        return None;
+    }
     let rel = other.heading_rad - ego.heading_rad;
-    if rel.cos() < 0.5 || along <= 0.0 {
+    if rel.cos() < 0.5 {
         return None;
     }
     // The other's extent across and along the ego's axis.
@@ -262,6 +281,10 @@ struct Path<'a> {
     track: &'a Track,
     /// Arc length at each state of the track.
     arc: Vec<f64>,
+    /// The body's heading on the stretch from each state on (along the stretch to the next
+    /// state, or the state's own heading where that stretch is too short or there is
+    /// none), with its sine and cosine: worked out when first needed (`NaN` until then).
+    dir: Vec<(f64, (f64, f64))>,
 }
 
 impl<'a> Path<'a> {
@@ -275,15 +298,48 @@ impl<'a> Path<'a> {
             }
             arc.push(acc);
         }
-        Self { track, arc }
+        let dir = vec![(f64::NAN, (f64::NAN, f64::NAN)); arc.len()];
+        Self { track, arc, dir }
     }
 
-    /// The box at arc length `l` along the path (straight on past its end).
-    fn body_at(&self, l: f64) -> Obb {
+    /// The state the body is past at arc length `l`: the last whose arc length is at most
+    /// `l` (the first where none is), looked for from state `from` on when that one is
+    /// (the arc lengths only grow).
+    fn index_at(&self, l: f64, from: usize) -> usize {
+        if self.arc.get(from).is_some_and(|&a| a <= l) {
+            let mut i = from;
+            while self.arc.get(i + 1).is_some_and(|&a| a <= l) {
+                i += 1;
+            }
+            return i;
+        }
+        self.arc.partition_point(|&a| a <= l).saturating_sub(1)
+    }
+
+    /// The heading on the stretch from state `i` (see [`Path::dir`]), and its sine and
+    /// cosine.
+    fn heading(&mut self, i: usize) -> (f64, (f64, f64)) {
+        if self.dir[i].0.is_nan() {
+            let st = &self.track.states;
+            let heading = match st.get(i + 1) {
+                Some(n) if self.arc[i + 1] - self.arc[i] > 1e-6 => {
+                    (n.y_m - st[i].y_m).atan2(n.x_m - st[i].x_m)
+                }
+                _ => st[i].heading_rad,
+            };
+            self.dir[i] = (heading, heading.sin_cos());
+        }
+        self.dir[i]
+    }
+
+    /// The box at arc length `l` along the path (straight on past its end), with its
+    /// heading's sine and cosine, and the state it is past (see [`Path::index_at`]).
+    fn body_at(&mut self, l: f64, from: usize) -> (Obb, (f64, f64), usize) {
+        let i = self.index_at(l, from);
+        let (heading, sc) = self.heading(i);
         let st = &self.track.states;
-        let i = self.arc.partition_point(|&a| a <= l).saturating_sub(1);
         let s = &st[i];
-        if i + 1 < st.len() {
+        let (x, y) = if i + 1 < st.len() {
             let n = &st[i + 1];
             let seg = self.arc[i + 1] - self.arc[i];
             let u = if seg > 1e-9 {
@@ -291,33 +347,25 @@ impl<'a> Path<'a> {
             } else {
                 0.0
             };
-            let heading = if seg > 1e-6 {
-                (n.y_m - s.y_m).atan2(n.x_m - s.x_m)
-            } else {
-                s.heading_rad
-            };
-            return Obb::new(
-                s.x_m + u * (n.x_m - s.x_m),
-                s.y_m + u * (n.y_m - s.y_m),
-                heading,
-                self.track.length_m,
-                self.track.width_m,
-            );
-        }
-        let (sin, cos) = s.heading_rad.sin_cos();
-        let extra = l - self.arc[i];
-        Obb::new(
-            s.x_m + extra * cos,
-            s.y_m + extra * sin,
-            s.heading_rad,
-            self.track.length_m,
-            self.track.width_m,
-        )
+            (s.x_m + u * (n.x_m - s.x_m), s.y_m + u * (n.y_m - s.y_m))
+        } else {
+            let (sin, cos) = sc;
+            let extra = l - self.arc[i];
+            (s.x_m + extra * cos, s.y_m + extra * sin)
+        };
+        let body = Obb::new(x, y, heading, self.track.length_m, self.track.width_m);
+        (body, sc, i)
     }
 }
 
-/// Path-based time to collision at frame `k` (see the module docs).
-fn ttc_along_paths(ego: &Path, other: &Path, k: usize) -> Option<f64> {
+/// Path-based time to collision at frame `k` (see the module docs), if under `below_s`
+/// where given: what a search to the horizon finds, where that is under it.
+fn ttc_along_paths(
+    ego: &mut Path,
+    other: &mut Path,
+    k: usize,
+    below_s: Option<f64>,
+) -> Option<f64> {
     let ie = k - ego.track.first_frame;
     let io = k - other.track.first_frame;
     let (ve, vo) = (
@@ -331,14 +379,19 @@ fn ttc_along_paths(ego: &Path, other: &Path, k: usize) -> Option<f64> {
         * (ego.track.length_m.hypot(ego.track.width_m)
             + other.track.length_m.hypot(other.track.width_m));
     let closing = ve + vo;
+    let (ae, ao) = (ego.arc[ie], other.arc[io]);
+    // Each body's state at the last step, to look on from.
+    let (mut at_e, mut at_o) = (ie, io);
     let mut j = 0;
     while j <= steps {
         let t = j as f64 * PATH_STEP_S;
-        let (a, b) = (
-            ego.body_at(ego.arc[ie] + ve * t),
-            other.body_at(other.arc[io] + vo * t),
-        );
-        if a.overlaps(&b) {
+        if below_s.is_some_and(|b| t >= b) {
+            return None;
+        }
+        let (a, sa, ne) = ego.body_at(ae + ve * t, at_e);
+        let (b, sb, no) = other.body_at(ao + vo * t, at_o);
+        (at_e, at_o) = (ne, no);
+        if a.overlaps_with(sa, &b, sb) {
             return Some(t);
         }
         let d = (a.center - b.center).norm() - reach;
@@ -443,8 +496,8 @@ type Block = [(u32, u32); BLOCK_CELLS];
 
 /// The cells a track covers over `frames`: first and last tick in each, kept in dense
 /// blocks of [`COARSE_CELLS`] x [`COARSE_CELLS`] fine cells (one hash lookup per block
-/// instead of one per cell). With `near`, only positions whose bounding box touches those
-/// coarse cells are rasterised.
+/// instead of one per cell). With `near` (a set of coarse cells), only positions whose
+/// bounding box touches one of them are rasterised.
 #[derive(Debug, Default)]
 struct Occupancy {
     /// Coarse cells holding covered cells: where their fine cells are in `blocks`.
@@ -477,28 +530,37 @@ fn block_of((i, j): (i64, i64)) -> ((i64, i64), usize) {
 
 /// For each coarse block a track may cover over some frames, a span of ticks that holds
 /// every tick it covers a fine cell of that block: found per frame from the segment between
-/// its centres, widened by its circumradius, without rasterising. Its PET with another's
-/// is a lower bound on theirs ([`coarse_pet`]).
+/// its centres, widened by its circumradius, without rasterising. The gap between two
+/// tracks' spans of a block ([`span_gap`]) is a lower bound on their PET in each of its
+/// cells.
 #[derive(Debug, Default)]
 struct CoarseSpans(HashMap<(i64, i64), (u32, u32)>);
+
+/// The coarse cells (least and greatest column and row) a body can touch anywhere
+/// between two states: those of the segment between their centres, widened by its
+/// circumradius (and a centimetre for rounding).
+fn segment_blocks(t: &Track, s0: &State, s1: &State) -> [(i64, i64); 2] {
+    let reach = 0.5 * t.length_m.hypot(t.width_m) + 0.01;
+    let block = |v: f64| floor_i64(v / PET_CELL_M).div_euclid(COARSE_CELLS);
+    [
+        (
+            block(s0.x_m.min(s1.x_m) - reach),
+            block(s0.y_m.min(s1.y_m) - reach),
+        ),
+        (
+            block(s0.x_m.max(s1.x_m) + reach),
+            block(s0.y_m.max(s1.y_m) + reach),
+        ),
+    ]
+}
 
 impl CoarseSpans {
     fn new(t: &Track, frames: Range<usize>) -> Self {
         let mut out = HashMap::default();
-        // A centimetre for rounding, past the corners' greatest reach from the centre.
-        let reach = 0.5 * t.length_m.hypot(t.width_m) + 0.01;
-        let block = |v: f64| floor_i64(v / PET_CELL_M).div_euclid(COARSE_CELLS);
         for k in frames.clone() {
             let Some(s0) = t.at(k) else { continue };
             let s1 = t.at(k + 1).filter(|_| k + 1 < frames.end).unwrap_or(s0);
-            let (lo_i, hi_i) = (
-                block(s0.x_m.min(s1.x_m) - reach),
-                block(s0.x_m.max(s1.x_m) + reach),
-            );
-            let (lo_j, hi_j) = (
-                block(s0.y_m.min(s1.y_m) - reach),
-                block(s0.y_m.max(s1.y_m) + reach),
-            );
+            let [(lo_i, lo_j), (hi_i, hi_j)] = segment_blocks(t, s0, s1);
             let first = u32::try_from(k * PET_SUBSTEPS).unwrap_or(EMPTY_TICK - 1);
             let last = u32::try_from(k * PET_SUBSTEPS + PET_SUBSTEPS - 1).unwrap_or(EMPTY_TICK - 1);
             for i in lo_i..=hi_i {
@@ -512,30 +574,16 @@ impl CoarseSpans {
     }
 }
 
-/// A lower bound on the PET [`pet_between`] finds for two tracks, from their coarse spans
-/// (a fine cell's ticks lie within its block's span, and wider spans are never further
-/// apart); `None` where they share no block, so no cell either.
-fn coarse_pet(a: &CoarseSpans, b: &CoarseSpans, step_s: f64) -> Option<f64> {
-    let (small, large) = if a.0.len() <= b.0.len() {
-        (a, b)
+/// Ticks between two spans of ticks (first, last): from the end of the earlier to the start
+/// of the later, less one (0 when they overlap), as [`pet_between`] counts them per cell.
+fn span_gap((a_in, a_out): (u32, u32), (b_in, b_out): (u32, u32)) -> u32 {
+    if a_out < b_in {
+        b_in - a_out - 1
+    } else if b_out < a_in {
+        a_in - b_out - 1
     } else {
-        (b, a)
-    };
-    let mut least: Option<u32> = None;
-    for (key, &(a_in, a_out)) in &small.0 {
-        let Some(&(b_in, b_out)) = large.0.get(key) else {
-            continue;
-        };
-        let gap = if a_out < b_in {
-            b_in - a_out - 1
-        } else if b_out < a_in {
-            a_in - b_out - 1
-        } else {
-            0
-        };
-        least = Some(least.map_or(gap, |l| l.min(gap)));
+        0
     }
-    least.map(|g| f64::from(g) * step_s / PET_SUBSTEPS as f64)
 }
 
 /// Whether two states put a body on the same ground (the same place and heading, bit for
@@ -547,7 +595,7 @@ fn same_pose(a: &State, b: &State) -> bool {
 }
 
 impl Occupancy {
-    fn new(t: &Track, frames: Range<usize>, near: Option<&Occupancy>) -> Self {
+    fn new(t: &Track, frames: Range<usize>, near: Option<&HashSet<(i64, i64)>>) -> Self {
         Self::rasterise(t, frames, near, true)
     }
 
@@ -558,7 +606,7 @@ impl Occupancy {
     fn rasterise(
         t: &Track,
         frames: Range<usize>,
-        near: Option<&Occupancy>,
+        near: Option<&HashSet<(i64, i64)>>,
         standing: bool,
     ) -> Self {
         // Positions between frames are interpolated, [`PET_SUBSTEPS`] per frame.
@@ -566,11 +614,9 @@ impl Occupancy {
         // The block written last (cells of one position mostly share it).
         let mut last: Option<((i64, i64), usize)> = None;
         let tick_of = |tick: usize| u32::try_from(tick).unwrap_or(EMPTY_TICK - 1);
-        let touches = |s: &State| {
-            near.is_none_or(|n| {
-                let [lo, hi] = coarse_box(t, s);
-                (lo.0..=hi.0).any(|i| (lo.1..=hi.1).any(|j| n.index.contains_key(&(i, j))))
-            })
+        // Whether coarse cells `lo..=hi` hold one of `near`.
+        let touches = |[lo, hi]: [(i64, i64); 2]| {
+            near.is_none_or(|n| (lo.0..=hi.0).any(|i| (lo.1..=hi.1).any(|j| n.contains(&(i, j)))))
         };
         let mut k = frames.start;
         while k < frames.end {
@@ -585,7 +631,7 @@ impl Occupancy {
                 while next_of(m).is_some_and(|s1| same_pose(s0, s1)) {
                     m += 1;
                 }
-                if touches(s0) {
+                if touches(coarse_box(t, s0)) {
                     let first = tick_of(k * PET_SUBSTEPS);
                     let end = tick_of((m - 1) * PET_SUBSTEPS + PET_SUBSTEPS - 1);
                     out.cover(t, s0, &mut last, first, end);
@@ -594,8 +640,12 @@ impl Occupancy {
                 continue;
             }
             let next = next_of(k);
-            // Skipped when neither this position's box nor the next one's touches.
-            if !touches(s0) && next.is_none_or(|s1| !touches(s1)) {
+            // Skipped when no position between this one and the next can touch.
+            let reach = match next {
+                Some(s1) => segment_blocks(t, s0, s1),
+                None => coarse_box(t, s0),
+            };
+            if !touches(reach) {
                 k += 1;
                 continue;
             }
@@ -707,7 +757,7 @@ pub fn post_encroachment_time(
     step_s: f64,
 ) -> Option<(f64, usize)> {
     let ca = Occupancy::new(a, frames.clone(), None);
-    let cb = Occupancy::new(b, frames, Some(&ca));
+    let cb = Occupancy::new(b, frames, Some(&ca.index.keys().copied().collect()));
     pet_between(&ca, &cb, step_s)
 }
 
@@ -763,7 +813,9 @@ fn measure_pruned(
 ) -> Criticality {
     let mut c = Criticality::default();
     let ed = [ego.length_m, ego.width_m];
-    let ego_path = Path::new(ego);
+    let mut ego_path = Path::new(ego);
+    // The sine and cosine of the ego's heading in each frame, for every other.
+    let ego_sc: Vec<(f64, f64)> = ego.states.iter().map(|s| s.heading_rad.sin_cos()).collect();
     // The ego's ground over the whole window, once, when first needed (the others' only
     // near it); its coarse spans rule out most others' PET without rasterising them.
     let mut ego_cells: Option<Occupancy> = None;
@@ -771,7 +823,7 @@ fn measure_pruned(
     for other in others {
         let od = [other.length_m, other.width_m];
         let reach_m = 0.5 * (ego.length_m.hypot(ego.width_m) + other.length_m.hypot(other.width_m));
-        let other_path = Path::new(other);
+        let mut other_path: Option<Path> = None;
         let mut both = frames.start.max(ego.first_frame).max(other.first_frame)
             ..frames.end.min(ego.frames().end).min(other.frames().end);
         if both.is_empty() {
@@ -781,6 +833,7 @@ fn measure_pruned(
             let (Some(e), Some(o)) = (ego.at(k), other.at(k)) else {
                 continue;
             };
+            let esc = ego_sc[k - ego.first_frame];
             let t = k as f64 * step_s;
             let (eb, ob) = (ego.body(e), other.body(o));
             // The boxes are at least this far apart (centres less the circumradii), less a
@@ -802,43 +855,73 @@ fn measure_pruned(
                     });
                 }
             }
-            let (ve, vo) = (e.velocity(), o.velocity());
-            let closing = (ve - vo).norm();
-            let ttc = if apart_m > closing * HORIZON_S {
-                None
-            } else {
-                ttc_constant_velocity(&eb, ve, &ob, vo)
-            };
-            if let Some(ttc) = ttc {
-                keep_min(&mut c.min_ttc_s, ttc, t, other.actor);
-                keep_max(&mut c.max_drac_mps2, drac(closing, ttc), t, other.actor);
-                if ttc < REQUIRED_DECEL_BELOW_TTC_S {
-                    let req = required_deceleration(e, ed, o, od).unwrap_or(f64::INFINITY);
-                    keep_max(&mut c.max_required_decel_mps2, req, t, other.actor);
+            // Neither moves farther than its speed times the horizon (their closing speed
+            // is at most the sum of their speeds).
+            let speeds = e.speed_mps.abs() + o.speed_mps.abs();
+            if apart_m <= speeds * HORIZON_S {
+                let osc = o.heading_rad.sin_cos();
+                let (ve, vo) = (e.velocity_with(esc), o.velocity_with(osc));
+                let closing = (ve - vo).norm();
+                let ttc = if apart_m > closing * HORIZON_S {
+                    None
+                } else {
+                    eb.first_contact_with(esc, &ob, osc, ve - vo, HORIZON_S)
+                };
+                if let Some(ttc) = ttc {
+                    keep_min(&mut c.min_ttc_s, ttc, t, other.actor);
+                    keep_max(&mut c.max_drac_mps2, drac(closing, ttc), t, other.actor);
+                    if ttc < REQUIRED_DECEL_BELOW_TTC_S {
+                        let req = required_deceleration(e, ed, o, od).unwrap_or(f64::INFINITY);
+                        keep_max(&mut c.max_required_decel_mps2, req, t, other.actor);
+                    }
+                }
+                // A path-based TTC replaces the least so far only if under it: none is
+                // looked for beyond it, nor where the distance rules it out before then.
+                let below_s = c.min_ttc_path_s.filter(|_| prune).map(|m| m.value);
+                if apart_m <= speeds * below_s.map_or(HORIZON_S, |b| b.min(HORIZON_S)) {
+                    let other_path = other_path.get_or_insert_with(|| Path::new(other));
+                    if let Some(ttc) = ttc_along_paths(&mut ego_path, other_path, k, below_s) {
+                        keep_min(&mut c.min_ttc_path_s, ttc, t, other.actor);
+                    }
                 }
             }
-            // Along their paths neither moves farther than its speed times the horizon.
-            if apart_m <= (e.speed_mps.abs() + o.speed_mps.abs()) * HORIZON_S
-                && let Some(ttc) = ttc_along_paths(&ego_path, &other_path, k)
-            {
-                keep_min(&mut c.min_ttc_path_s, ttc, t, other.actor);
-            }
-            if let Some((gap, _)) = leader_gap(e, ed, o, od)
+            if let Some((gap, _)) = leader_gap_with(e, esc, ed, o, od)
                 && let Some(thw) = time_headway(gap, e.speed_mps)
             {
                 keep_min(&mut c.min_thw_s, thw, t, other.actor);
             }
         }
-        if prune {
-            // No ground in common, or none it could cross closer in time than the least PET
-            // so far (which an equal one would not replace).
-            let bound = coarse_pet(&ego_spans, &CoarseSpans::new(other, both.clone()), step_s);
-            if bound.is_none_or(|b| c.pet_s.is_some_and(|p| b >= p.value)) {
+        // The coarse cells where the other could cross the ego's ground closer in time than
+        // the least PET so far (an equal one would not replace it): only positions that can
+        // reach them are rasterised (every cell elsewhere is at least that far apart in
+        // time). None: no ground in common, or none close enough.
+        let near = if prune {
+            let spans = CoarseSpans::new(other, both.clone());
+            let near: HashSet<(i64, i64)> = ego_spans
+                .0
+                .iter()
+                .filter(|&(key, &a)| {
+                    spans.0.get(key).is_some_and(|&b| {
+                        let pet = f64::from(span_gap(a, b)) * step_s / PET_SUBSTEPS as f64;
+                        c.pet_s.is_none_or(|p| pet < p.value)
+                    })
+                })
+                .map(|(&key, _)| key)
+                .collect();
+            if near.is_empty() {
                 continue;
             }
-        }
+            Some(near)
+        } else {
+            None
+        };
         let ego_cells = ego_cells.get_or_insert_with(|| Occupancy::new(ego, frames.clone(), None));
-        let other_cells = Occupancy::new(other, both, Some(ego_cells));
+        // Nor where the ego covers no cell.
+        let near = near.map(|mut n| {
+            n.retain(|key| ego_cells.index.contains_key(key));
+            n
+        });
+        let other_cells = Occupancy::new(other, both, near.as_ref());
         if let Some((pet, k)) = pet_between(ego_cells, &other_cells, step_s) {
             keep_min(&mut c.pet_s, pet, k as f64 * step_s, other.actor);
         }
@@ -1055,6 +1138,18 @@ mod tests {
     }
 
     #[test]
+    fn a_path_based_ttc_right_at_the_horizon_is_measured() {
+        // Head-on at 1 m/s towards a standing ego: the boxes (4 m long) first overlap after
+        // 9.975 s, so at the horizon's own step.
+        let ego = track(0, st(0.0, 0.0, 0.0, 0.0, 0.0), 5, 0.1);
+        let other = track(1, st(13.975, 0.0, std::f64::consts::PI, 1.0, 0.0), 5, 0.1);
+        for prune in [true, false] {
+            let c = measure_pruned(&ego, std::slice::from_ref(&other), 0..1, 0.1, prune);
+            assert_eq!(c.min_ttc_path_s.map(|e| e.value), Some(HORIZON_S));
+        }
+    }
+
+    #[test]
     fn leaders_only_in_the_corridor() {
         let e = st(0.0, 0.0, 0.0, 20.0, 0.0);
         assert!(leader_gap(&e, CAR, &st(30.0, 1.9, 0.0, 10.0, 0.0), CAR).is_some());
@@ -1161,7 +1256,7 @@ mod tests {
         }
 
         #[test]
-        fn coarse_spans_bound_the_pet_and_standing_stretches_rasterise_as_tick_by_tick(
+        fn rasterised_cells_survive_shortcuts_and_lie_in_their_coarse_spans(
             x in -40.0..40.0f64,
             y in -40.0..40.0f64,
             heading in -3.2..3.2f64,
@@ -1199,17 +1294,25 @@ mod tests {
             for (key, &i) in &ca.index {
                 proptest::prop_assert_eq!(ca.blocks[i], by_tick.blocks[by_tick.index[key]]);
             }
-            let cb = Occupancy::new(&b, frames.clone(), Some(&ca));
-            let pet = pet_between(&ca, &cb, 0.1);
-            let bound = coarse_pet(
-                &CoarseSpans::new(&a, frames.clone()),
-                &CoarseSpans::new(&b, frames),
-                0.1,
-            );
-            match (bound, pet) {
-                (Some(lb), Some((p, _))) => proptest::prop_assert!(lb <= p, "{} > {}", lb, p),
-                (None, Some(p)) => proptest::prop_assert!(false, "no bound for PET {:?}", p),
-                _ => {}
+            // Every cell's ticks lie in its block's coarse span (so a block's span gap bounds
+            // its cells' PETs from below).
+            let cb = Occupancy::new(&b, frames.clone(), None);
+            for (t, cells) in [(&a, &ca), (&b, &cb)] {
+                let spans = CoarseSpans::new(t, frames.clone());
+                for (key, &i) in &cells.index {
+                    let (lo, hi) = spans.0[key];
+                    for &(first, last) in cells.blocks[i].iter().filter(|c| c.0 != EMPTY_TICK) {
+                        proptest::prop_assert!(lo <= first && last <= hi, "{:?} outside {:?}", (first, last), (lo, hi));
+                    }
+                }
+            }
+            // Rasterised only near some of `a`'s blocks, `b` has the same cells in those.
+            let some: HashSet<(i64, i64)> = ca.index.keys().copied().step_by(2).collect();
+            let near = Occupancy::new(&b, frames.clone(), Some(&some));
+            for key in &some {
+                let full = cb.index.get(key).map(|&i| cb.blocks[i]);
+                let part = near.index.get(key).map(|&i| near.blocks[i]);
+                proptest::prop_assert_eq!(full, part, "block {:?}", key);
             }
         }
 
