@@ -336,3 +336,35 @@ fn mover_actors_are_recorded_as_their_kind() {
         .expect("recorded");
     assert_eq!(recorded.kind, ActorKind::Animal);
 }
+
+#[test]
+fn a_mover_is_placed_beside_the_egos_main_route_past_roundabouts_and_turn_lanes() {
+    // The example spec's worlds where the ego, when the event starts, has a roundabout ahead
+    // (seed 18; the way ahead was once followed round the ring for good) or drives in a
+    // lane that turns off its route at the next junction (seed 28; the way ahead once
+    // turned off with it, into a dead end): no place was found ahead.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios/occluded-pedestrian.ron");
+    let spec = roadworld_spec::load_spec(&path).expect("spec");
+    for seed in [18, 28] {
+        let resolved = roadworld_spec::resolve(&spec, seed);
+        let net = roadworld_road::generate(&resolved.road, seed).expect("network");
+        let mut w = World::new(net, &resolved, seed).expect("world");
+        while matches!(w.event_log[0].outcome, Outcome::Pending) {
+            w.step();
+        }
+        let r = &w.event_log[0];
+        assert!(
+            !matches!(r.outcome, Outcome::Skipped(_)),
+            "seed {seed}: {:?}",
+            r.outcome
+        );
+        for &j in &r.actors {
+            let road = w.map.lane(w.actors[j as usize].lane).lane.road;
+            assert!(
+                w.net.main_route.iter().any(|st| st.road == road),
+                "seed {seed}: actor {j} beside road {road:?}, off the main route"
+            );
+        }
+    }
+}

@@ -693,7 +693,13 @@ impl World {
             if left <= 0.0 {
                 break;
             }
-            match plan.pop().or_else(|| self.route_next_lane(lane)) {
+            let (next, keep) = self.ego_next_lane(lane, plan.last().copied());
+            if keep {
+                plan.pop();
+            } else {
+                plan.clear();
+            }
+            match next {
                 Some(n) => {
                     lane = n;
                     d = 0.0;
@@ -1165,8 +1171,9 @@ impl World {
         })
     }
 
-    /// The first spot from about `ahead_m` further along the ego's way (its own plan, then
-    /// the lanes its route takes) that `fits`, trying every 10 m.
+    /// The first spot from about `ahead_m` further along the ego's way (its own plan while it
+    /// keeps to the main route, then the lanes the route takes) that `fits` and lies out of
+    /// the ego's sight ([`SPAWN_SIGHT_M`] and 20 m as the crow flies), trying every 10 m.
     pub(super) fn route_spot_ahead(
         &self,
         ahead_m: f64,
@@ -1183,7 +1190,12 @@ impl World {
             let room = l.length_m - d;
             if left <= room {
                 let spot = d + left;
-                if fits(lane, spot) {
+                // Out of the ego's sight as the crow flies too (a way that bends comes back
+                // nearer).
+                let p = l.at(spot);
+                let far =
+                    (p.x_m - ego.pose.x_m).hypot(p.y_m - ego.pose.y_m) >= SPAWN_SIGHT_M + 20.0;
+                if far && fits(lane, spot) {
                     return Some((lane, spot));
                 }
                 // Not here: a bit further on.
@@ -1191,12 +1203,15 @@ impl World {
                 continue;
             }
             left -= room;
-            // The ego's own plan first, then the lane whose road the main route takes next.
-            let next = match plan.pop() {
-                Some(n) => n,
-                None => self.route_next_lane(lane)?,
-            };
-            lane = next;
+            // The ego's own plan first (while it keeps to the main route), then the lane
+            // whose road the main route takes next.
+            let (next, keep) = self.ego_next_lane(lane, plan.last().copied());
+            if keep {
+                plan.pop();
+            } else {
+                plan.clear();
+            }
+            lane = next?;
             d = 0.0;
         }
         None
@@ -1224,21 +1239,24 @@ impl World {
         exact: bool,
     ) -> impl Iterator<Item = (LaneId, f64)> + '_ {
         let a = &self.actors[idx as usize];
-        let mut planned = a.plan.iter().copied();
+        let mut planned = a.plan.iter().copied().peekable();
         let mut cur = Some((a.lane, -a.d_m));
         std::iter::from_fn(move || {
             let (lane, dist) = cur?;
-            let next = planned.next().or_else(|| {
-                a.ego
-                    .then(|| {
-                        if exact {
-                            self.main_route_next_lane(lane)
-                        } else {
-                            self.route_next_lane(lane)
-                        }
-                    })
-                    .flatten()
-            });
+            let next = if !a.ego {
+                planned.next()
+            } else if exact {
+                planned.next().or_else(|| self.main_route_next_lane(lane))
+            } else {
+                // (A plan that turns off the main route is left for the route.)
+                let (next, keep) = self.ego_next_lane(lane, planned.peek().copied());
+                if keep {
+                    planned.next();
+                } else {
+                    planned.by_ref().for_each(drop);
+                }
+                next
+            };
             cur = next
                 .map(|n| (n, dist + self.map.lane(lane).length_m))
                 .filter(|&(_, d)| d < horizon_m);
@@ -1267,23 +1285,96 @@ impl World {
     }
 
     /// The successor of `lane` that stays on the main route (keeping the lane's place from
-    /// the right where there is a choice; any successor where none is on the route).
+    /// the right where there is a choice): one on a road of the route, or a junction path
+    /// that comes out on one; where `lane` has none (a turn lane off the route), such a
+    /// successor of the nearest lane beside it (the ego changes lanes to keep to its route);
+    /// else any path of `lane`'s through a junction the route crosses; any successor where
+    /// none is on the route.
     pub(super) fn route_next_lane(&self, lane: LaneId) -> Option<LaneId> {
         let l = self.map.lane(lane);
-        let on_route = |n: &LaneId| {
+        let on_route = |n: &LaneId| self.keeps_to_route(*n);
+        // (Any path through a junction the route crosses: a roundabout's ring, say, is in
+        // the route's junctions, but only one of its ways out is the route's.)
+        let through_route_junction = |n: &LaneId| {
             let nl = self.map.lane(*n);
-            self.net.main_route.iter().any(|st| {
-                st.road == nl.lane.road
-                    || nl.junction.is_some() && self.net.road(st.road).junction == nl.junction
-            })
+            nl.junction.is_some()
+                && self
+                    .net
+                    .main_route
+                    .iter()
+                    .any(|st| self.net.road(st.road).junction == nl.junction)
         };
-        let mut options: Vec<LaneId> = l.next.iter().copied().filter(on_route).collect();
+        let by_place = |from: &crate::lanes::Lane, mut options: Vec<LaneId>| {
+            options
+                .sort_by_key(|n| (self.map.lane(*n).lane.lane.abs() - from.lane.lane.abs()).abs());
+            options.first().copied()
+        };
+        // `lane`, then the lanes beside it, nearest first (left before right).
+        let side = |first: Option<LaneId>, go: fn(&crate::lanes::Lane) -> Option<LaneId>| {
+            let mut out = Vec::new();
+            let mut at = first;
+            while let Some(x) = at.filter(|_| out.len() < 16) {
+                out.push(x);
+                at = go(self.map.lane(x));
+            }
+            out
+        };
+        let (lefts, rights) = (side(l.left, |x| x.left), side(l.right, |x| x.right));
+        let mut beside = vec![lane];
+        for i in 0..lefts.len().max(rights.len()) {
+            beside.extend(lefts.get(i).into_iter().chain(rights.get(i)));
+        }
+        if let Some(found) = beside.into_iter().find_map(|from| {
+            let fl = self.map.lane(from);
+            by_place(fl, fl.next.iter().copied().filter(on_route).collect())
+        }) {
+            return Some(found);
+        }
+        let mut options: Vec<LaneId> = l
+            .next
+            .iter()
+            .copied()
+            .filter(through_route_junction)
+            .collect();
         if options.is_empty() {
             // Off the main route's roads (a detour the network offers): straight on.
             options = l.next.clone();
         }
-        options.sort_by_key(|n| (self.map.lane(*n).lane.lane.abs() - l.lane.lane.abs()).abs());
-        options.first().copied()
+        by_place(l, options)
+    }
+
+    /// Whether lane `n` keeps to the main route: on one of its roads, or a junction path
+    /// that comes out on one.
+    fn keeps_to_route(&self, n: LaneId) -> bool {
+        let on_main = |n: LaneId| {
+            let road = self.map.lane(n).lane.road;
+            self.net.main_route.iter().any(|st| st.road == road)
+        };
+        on_main(n)
+            || self
+                .map
+                .lane(n)
+                .path
+                .as_ref()
+                .is_some_and(|p| p.outgoing.is_some_and(on_main))
+    }
+
+    /// The ego's lane after `lane`, where `planned` is its plan's next: the plan's lane,
+    /// unless that leaves the main route and [`World::route_next_lane`] keeps to it (the
+    /// plan of an ego in a turn lane off its route turns off, but the ego changes lanes to
+    /// keep to its route first). The flag: whether the rest of the plan still holds.
+    pub(super) fn ego_next_lane(
+        &self,
+        lane: LaneId,
+        planned: Option<LaneId>,
+    ) -> (Option<LaneId>, bool) {
+        if let Some(n) = planned.filter(|&n| self.keeps_to_route(n)) {
+            return (Some(n), true);
+        }
+        match self.route_next_lane(lane) {
+            Some(r) if self.keeps_to_route(r) => (Some(r), false),
+            r => (planned.or(r), planned.is_some()),
+        }
     }
 
     /// Vehicles that could not stop comfortably for an obstacle appearing at `(lane, d)`:
