@@ -1268,10 +1268,7 @@ impl World {
     /// that comes out on the main route (whichever turn that is; [`World::route_next_lane`]
     /// picks among a junction's paths by their place from the right).
     pub(super) fn main_route_next_lane(&self, lane: LaneId) -> Option<LaneId> {
-        let on_main = |n: LaneId| {
-            let road = self.map.lane(n).lane.road;
-            self.net.main_route.iter().any(|st| st.road == road)
-        };
+        let on_main = |n: LaneId| self.on_main_route(n);
         self.map
             .lane(lane)
             .next
@@ -1346,17 +1343,19 @@ impl World {
     /// Whether lane `n` keeps to the main route: on one of its roads, or a junction path
     /// that comes out on one.
     fn keeps_to_route(&self, n: LaneId) -> bool {
-        let on_main = |n: LaneId| {
-            let road = self.map.lane(n).lane.road;
-            self.net.main_route.iter().any(|st| st.road == road)
-        };
-        on_main(n)
+        self.on_main_route(n)
             || self
                 .map
                 .lane(n)
                 .path
                 .as_ref()
-                .is_some_and(|p| p.outgoing.is_some_and(on_main))
+                .is_some_and(|p| p.outgoing.is_some_and(|o| self.on_main_route(o)))
+    }
+
+    /// Whether lane `n` is on a road of the main route.
+    fn on_main_route(&self, n: LaneId) -> bool {
+        let road = self.map.lane(n).lane.road;
+        self.net.main_route.iter().any(|st| st.road == road)
     }
 
     /// The ego's lane after `lane`, where `planned` is its plan's next: the plan's lane,
