@@ -2088,7 +2088,23 @@ impl World {
         };
         self.actors[idx as usize].need_lc = need;
         let a = &self.actors[idx as usize];
-        if a.lc_cooldown_s > 0.0 || a.hold.is_some() || a.script.is_some() {
+        // A claim on the next junction's path from this lane does not keep the ego from a
+        // change its route needs (it gives the claim back as it goes): between junctions a
+        // short road apart the claim comes soon after the last one is let go, and the ego
+        // would be held in a lane that turns off its route.
+        let claimed_ahead = a.hold.is_some_and(|h| {
+            self.map
+                .lane(h)
+                .path
+                .as_ref()
+                .is_some_and(|p| p.incoming == a.lane)
+        });
+        let give_back = need.is_some()
+            && a.route_pos.is_some()
+            && a.hold_prev.is_none()
+            && claimed_ahead
+            && !self.good_lane(a.lane, a.want);
+        if a.lc_cooldown_s > 0.0 || a.hold.is_some() && !give_back || a.script.is_some() {
             return;
         }
         let lane = self.map.lane(a.lane);
@@ -2222,6 +2238,9 @@ impl World {
             }
         }
         if let Some((_, t)) = best {
+            if give_back {
+                self.release(idx);
+            }
             self.start_lane_change(idx, t, lc_len);
         }
     }
