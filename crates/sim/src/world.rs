@@ -2092,17 +2092,17 @@ impl World {
         // change its route needs (it gives the claim back as it goes): between junctions a
         // short road apart the claim comes soon after the last one is let go, and the ego
         // would be held in a lane that turns off its route.
-        let claimed_ahead = a.hold.is_some_and(|h| {
-            self.map
-                .lane(h)
-                .path
-                .as_ref()
-                .is_some_and(|p| p.incoming == a.lane)
-        });
+        // (Cheapest tests first: this runs for every actor every step.)
         let give_back = need.is_some()
             && a.route_pos.is_some()
             && a.hold_prev.is_none()
-            && claimed_ahead
+            && a.hold.is_some_and(|h| {
+                self.map
+                    .lane(h)
+                    .path
+                    .as_ref()
+                    .is_some_and(|p| p.incoming == a.lane)
+            })
             && !self.good_lane(a.lane, a.want);
         if a.lc_cooldown_s > 0.0 || a.hold.is_some() && !give_back || a.script.is_some() {
             return;
