@@ -991,8 +991,10 @@ impl World {
                     w.u_m += du.clamp(-SIDESTEP_MPS * dt, SIDESTEP_MPS * dt);
                 }
                 Mode::Crossing { t_m, t_end_m, .. } => {
-                    let sign = (*t_end_m - *t_m).signum();
-                    *t_m += sign * step;
+                    // Up to the end and no further: a walker that overshot would turn back
+                    // and step to and fro round its end for good.
+                    let left_m = *t_end_m - *t_m;
+                    *t_m += left_m.signum() * step.min(left_m.abs());
                 }
                 Mode::Parked => {}
             }
