@@ -1909,6 +1909,19 @@ impl World {
     /// junction path `conn` (claims go to the front of a queue, in order).
     fn queued_behind_unclaimed(&self, idx: u32, conn: LaneId) -> bool {
         let a = &self.actors[idx as usize];
+        // Still straddling a lane change's old lane, behind someone there without a claim:
+        // it keeps its place in the queue (holding the path from behind it would lock the
+        // junction, each waiting for the other).
+        if let Some(lc) = a.lane_change
+            && lc.ghost
+            && a.lane != conn
+            && let Some((_, j)) = self.leader_along(idx, a.lane, a.d_m)
+            && j != u32::MAX
+            && self.actors[j as usize].lane == lc.from
+            && self.actors[j as usize].hold.is_none()
+        {
+            return true;
+        }
         let mut lane = a.lane;
         let mut d = a.d_m;
         let mut plan = a.plan.iter();
@@ -2930,7 +2943,7 @@ impl World {
             .find(|&&l| self.map.lane(l).junction.is_some())
             .and_then(|&c| self.entry_blocker(idx, c));
         format!(
-            "{} {:?} lane {} ({}) d {:.1}/{:.1} v {:.2} a {:.2} lat {:.2} leader {:?} plan {:?} want {:?} hold {:?}/{:?} blocker {blocker:?} need {:?} lc {:?} at_red {} room_end {:.1}",
+            "{} {:?} lane {} ({}) d {:.1}/{:.1} v {:.2} a {:.2} lat {:.2} leader {:?} plan {:?} want {:?} hold {:?}/{:?} blocker {blocker:?} need {:?} lc {:?} at_red {} room_end {:.1} crossing_gap {:?}",
             a.id,
             a.body.kind,
             a.lane.0,
@@ -2949,6 +2962,7 @@ impl World {
             a.lane_change.map(|lc| (lc.from.0, lc.ghost)),
             a.at_red,
             self.room_to_lane_end(idx).min(1e4),
+            self.crossing_gap(idx),
         )
     }
 
