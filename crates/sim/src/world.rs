@@ -1916,7 +1916,6 @@ impl World {
             && lc.ghost
             && a.lane != conn
             && let Some((_, j)) = self.leader_along(idx, a.lane, a.d_m)
-            && j != u32::MAX
             && self.actors[j as usize].lane == lc.from
             && self.actors[j as usize].hold.is_none()
         {

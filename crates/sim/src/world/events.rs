@@ -693,13 +693,7 @@ impl World {
             if left <= 0.0 {
                 break;
             }
-            let (next, keep) = self.ego_next_lane(lane, plan.last().copied());
-            if keep {
-                plan.pop();
-            } else {
-                plan.clear();
-            }
-            match next {
+            match self.ego_step_along(lane, &mut plan) {
                 Some(n) => {
                     lane = n;
                     d = 0.0;
@@ -1205,13 +1199,7 @@ impl World {
             left -= room;
             // The ego's own plan first (while it keeps to the main route), then the lane
             // whose road the main route takes next.
-            let (next, keep) = self.ego_next_lane(lane, plan.last().copied());
-            if keep {
-                plan.pop();
-            } else {
-                plan.clear();
-            }
-            lane = next?;
+            lane = self.ego_step_along(lane, &mut plan)?;
             d = 0.0;
         }
         None
@@ -1374,6 +1362,18 @@ impl World {
             Some(r) if self.keeps_to_route(r) => (Some(r), false),
             r => (planned.or(r), planned.is_some()),
         }
+    }
+
+    /// [`World::ego_next_lane`] on a copy of the ego's plan kept reversed (its next lane
+    /// last), which it uses up as the walk follows it.
+    fn ego_step_along(&self, lane: LaneId, rev_plan: &mut super::Plan) -> Option<LaneId> {
+        let (next, keep) = self.ego_next_lane(lane, rev_plan.last().copied());
+        if keep {
+            rev_plan.pop();
+        } else {
+            rev_plan.clear();
+        }
+        next
     }
 
     /// Vehicles that could not stop comfortably for an obstacle appearing at `(lane, d)`:
